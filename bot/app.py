@@ -1,0 +1,167 @@
+"""The composition root: settings in, the running hub out. Nothing else wires objects together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agents.models import ModelConfig
+from agents.service import AgentService
+from bot.agent_gateway import AgentGateway
+from bot.audit import AuditLog
+from bot.commands.core import core_commands
+from bot.commands.registry import CommandTable
+from bot.http import add_error_handlers, add_routes
+from bot.hub import Hub
+from bot.inbox import Inbox, Item
+from bot.metrics import Metrics
+from bot.services import Services
+from bot.settings import Settings
+from bot.storage.db import create_engine
+from bot.storage.migrate import upgrade
+from bot.worker import Worker
+from policies.rbac_policy import RbacPolicy
+from policies.store import PolicyStore
+from policies.types import Decision, Request
+
+log = logging.getLogger(__name__)
+
+POLICY_RELOAD_SECONDS = 2.0
+INBOX_SWEEP_SECONDS = 30.0
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    inbox: Inbox
+    worker: Worker
+    audit: AuditLog
+    metrics: Metrics
+    store: PolicyStore
+    hub: Hub
+    slack: Any = None  # bot.slack.surface.SlackSurface when Slack is configured
+    _background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def process(self, item: Item) -> None:
+        if item.kind == "slack" and self.slack is not None:
+            await self.slack.process(item)
+        else:
+            raise RuntimeError(f"no processor for inbox items of kind {item.kind!r}")
+
+    async def start(self, *, process: bool = True, migrate: bool = True) -> None:
+        if migrate:
+            await asyncio.to_thread(upgrade, self.settings.hub.database_url)
+        self.audit.start()
+        if process:
+            await self.worker.resume()
+            self._every(INBOX_SWEEP_SECONDS, self.worker.resume)
+        else:
+            self.worker.accepting = False  # store-and-ack only (tests, maintenance)
+        self._every(POLICY_RELOAD_SECONDS, self._reload_policy)
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await self.worker.drain()
+        await self.audit.stop()
+        await self.engine.dispose()
+
+    async def readiness(self) -> dict[str, dict[str, Any]]:
+        checks: dict[str, dict[str, Any]] = {}
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = {"ok": True}
+        except Exception as e:
+            checks["database"] = {"ok": False, "detail": f"unreachable: {type(e).__name__}"}
+        if self.slack is None:
+            checks["slack"] = {"ok": False, "detail": "not configured"}
+        else:
+            problem = await self.slack.auth_problem()
+            checks["slack"] = {"ok": problem is None, "detail": problem or "auth.test ok"}
+        checks["policy"] = {"ok": True, "required": False, "detail": self.store.current.source,
+                            **({"last_error": self.store.last_error} if self.store.last_error else {})}
+        return checks
+
+    async def _reload_policy(self) -> None:
+        self.store.refresh()
+
+    def _every(self, seconds: float, fn: Any) -> None:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(seconds)
+                try:
+                    await fn()
+                except Exception:
+                    log.exception("background job %s failed", getattr(fn, "__name__", fn))
+
+        self._background.append(asyncio.get_running_loop().create_task(loop()))
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Build the object graph; no I/O happens until `Runtime.start`."""
+    hub_settings = settings.hub
+    engine = create_engine(hub_settings.database_url)
+    metrics = Metrics()
+    audit = AuditLog(engine)
+    store = PolicyStore(hub_settings.policy_file)
+    store.load()
+
+    def record(request: Request, decision: Decision) -> None:
+        audit.decision(request, decision)
+        metrics.decision(request, decision)
+
+    agents = AgentService(_model_config(settings), run_timeout=hub_settings.agent_timeout)
+    commands = CommandTable()
+    commands.add(*core_commands(commands))
+    hub = Hub(commands=commands, policies=[RbacPolicy(lambda: store.current.rbac, record)],
+              store=store, services=Services(ask_agent=AgentGateway(agents)), audit=audit,
+              metrics=metrics, command_name=hub_settings.slash_command)
+    inbox = Inbox(engine)
+    rt = Runtime(settings, engine, inbox, Worker(inbox, lambda i: rt.process(i),
+                 hub_settings.workers), audit, metrics, store, hub)
+    if settings.slack.configured:
+        from bot.slack.surface import SlackSurface
+
+        rt.slack = SlackSurface(settings.slack, hub, hub_settings.slash_command,
+                                wants_groups=lambda: _policy_names_groups(store))
+    return rt
+
+
+def _policy_names_groups(store: PolicyStore) -> bool:
+    return any(m.startswith("@") for r in store.current.file.roles.values() for m in r.members)
+
+
+def _model_config(settings: Settings) -> ModelConfig:
+    key = settings.openai.api_key
+    return ModelConfig(spec=settings.hub.model, openai_base_url=settings.openai.base_url,
+                       openai_api_key=key.get_secret_value() if key else None,
+                       timeout=settings.hub.agent_timeout)
+
+
+def create_app(settings: Settings | None = None, *, process: bool = True) -> FastAPI:
+    """The ASGI app. `process=False` stores and acknowledges but processes nothing."""
+    rt = build_runtime(settings or Settings.from_env())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await rt.start(process=process)
+        try:
+            yield
+        finally:
+            await rt.stop()
+
+    app = FastAPI(title="Switchboard", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.runtime = rt
+    add_routes(app, rt)
+    add_error_handlers(app)
+    return app

@@ -1,0 +1,1 @@
+"""Deterministic slash verbs: no LLM, no tokens."""

@@ -1,0 +1,71 @@
+"""The command table: each verb with the permission it needs and its help line."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from policies.store import ActivePolicy
+from policies.types import Reply, Request
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    request: Request
+    policy: ActivePolicy
+    services: Services
+    command_name: str  # "/sb", for usage lines
+
+    @property
+    def args(self) -> str:
+        return self.request.route.args if self.request.route else ""
+
+
+Handler = Callable[[CommandContext], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Command:
+    verb: str  # "jira show"
+    action: str  # permission, e.g. "jira:issue:read"
+    usage: str  # "OPS-12"
+    summary: str
+    handler: Handler | None  # None: handled outside the table (ask -> agents)
+    group: str = "General"
+
+
+class CommandTable:
+    def __init__(self) -> None:
+        self._commands: dict[str, Command] = {}
+
+    def add(self, *commands: Command) -> None:
+        for command in commands:
+            if command.verb in self._commands:
+                raise ValueError(f"verb {command.verb!r} registered twice")
+            self._commands[command.verb] = command
+
+    def get(self, verb: str) -> Command | None:
+        return self._commands.get(verb)
+
+    def __iter__(self) -> Iterator[Command]:
+        return iter(self._commands.values())
+
+    def routes(self) -> list[tuple[str, str]]:
+        return [(c.verb, c.action) for c in self]
+
+
+def fields_of(args: str) -> tuple[list[str], dict[str, Any]]:
+    """Split `OPS summary words urgency=2` into positional words and key=value options."""
+    import shlex
+
+    try:
+        words = shlex.split(args)
+    except ValueError:
+        words = args.split()
+    positional = [w for w in words if "=" not in w or w.startswith("=")]
+    options = dict(w.split("=", 1) for w in words if "=" in w and not w.startswith("="))
+    return positional, options

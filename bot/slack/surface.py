@@ -1,0 +1,75 @@
+"""The Slack surface: the bolt app, its Web API client, and the inbox processor for Slack items."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.hub import Hub
+from bot.inbox import Item
+from bot.settings import SlackSettings
+from bot.slack import listeners
+from bot.slack.directory import Directory
+from bot.slack.ingress import SlackVerifier
+
+log = logging.getLogger(__name__)
+
+
+class SlackDeliveryFailed(Exception):
+    """bolt could not finish an item (a listener raised): the inbox will try again."""
+
+
+class SlackSurface:
+    def __init__(self, settings: SlackSettings, hub: Hub, command: str,
+                 wants_groups: Callable[[], bool] = lambda: False) -> None:
+        assert settings.bot_token and settings.signing_secret
+        self.verifier = SlackVerifier(settings.signing_secret.get_secret_value())
+        self.client = AsyncWebClient(
+            token=settings.bot_token.get_secret_value(), base_url=settings.api_url, timeout=15,
+            retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2),
+                            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+                            AsyncServerErrorRetryHandler(max_retry_count=2)])
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=settings.signing_secret.get_secret_value(),
+            process_before_response=True,  # we acked already; run listeners to completion
+            request_verification_enabled=False,  # verified at ingress, before storing
+            url_verification_enabled=False,
+            ssl_check_enabled=False,
+        )
+        listeners.register(self.app, hub, Directory(self.client, wants_groups), command)
+        self._auth_checked: tuple[float, str | None] | None = None
+
+    async def process(self, item: Item) -> None:
+        request = AsyncBoltRequest(body=item.body.decode("utf-8"), mode="http",
+                                   headers={"content-type": [item.content_type]},
+                                   context={"inbox_key": item.key})
+        response = await self.app.async_dispatch(request)
+        if response.status >= 500:
+            raise SlackDeliveryFailed(f"bolt answered {response.status} for {item.key}")
+
+    async def auth_problem(self) -> str | None:
+        """None when auth.test passes; cached for 30 s so /readyz stays cheap."""
+        now = time.monotonic()
+        if self._auth_checked and self._auth_checked[0] > now:
+            return self._auth_checked[1]
+        try:
+            await self.client.auth_test()
+            problem = None
+        except SlackApiError as e:
+            problem = f"auth.test failed: {e.response.get('error', 'error')}"
+        except Exception as e:
+            problem = f"auth.test failed: {type(e).__name__}"
+        self._auth_checked = (now + 30.0, problem)
+        return problem

@@ -1,0 +1,70 @@
+"""The live policy: loaded at startup, reloaded when the file changes.
+
+A broken edit never takes effect: the last good policy stays and the error is
+reported, so a typo cannot lock everyone out (or let everyone in).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from policies.errors import PolicyFileError
+from policies.policy_file import PolicyFile, load_policy_file
+from policies.rbac import Rbac
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ActivePolicy:
+    file: PolicyFile
+    rbac: Rbac
+    source: str  # the path, or "built-in defaults"
+
+    @classmethod
+    def of(cls, file: PolicyFile, source: str) -> ActivePolicy:
+        return cls(file=file, rbac=Rbac(file), source=source)
+
+
+class PolicyStore:
+    def __init__(self, path: str | None) -> None:
+        self._path = Path(path) if path else None
+        self._mtime: float | None = None
+        self._active = ActivePolicy.of(PolicyFile(), "built-in defaults")
+        self.last_error: str | None = None
+
+    @property
+    def current(self) -> ActivePolicy:
+        return self._active
+
+    def load(self) -> ActivePolicy:
+        """First load: an invalid file is fatal (raises PolicyFileError)."""
+        if self._path is not None:
+            self._mtime = self._stat()
+            self._active = ActivePolicy.of(load_policy_file(self._path), str(self._path))
+        return self._active
+
+    def refresh(self) -> bool:
+        """Reload if the file changed; returns True when a new policy took effect."""
+        if self._path is None or self._stat() == self._mtime:
+            return False
+        self._mtime = self._stat()
+        try:
+            self._active = ActivePolicy.of(load_policy_file(self._path), str(self._path))
+        except PolicyFileError as e:
+            self.last_error = str(e)
+            log.error("policy file rejected, keeping the last good policy: %s", e)
+            return False
+        self.last_error = None
+        log.info("policy file reloaded from %s", self._path)
+        return True
+
+    def _stat(self) -> float | None:
+        assert self._path is not None
+        try:
+            return os.stat(self._path).st_mtime_ns / 1e9
+        except OSError:
+            return None

@@ -1,0 +1,184 @@
+"""A fake Slack: the Web API methods the hub calls, response_url hooks, and a request signer.
+
+Shapes follow api.slack.com's documented responses. The signer is written here
+from Slack's spec (v0:timestamp:body, HMAC-SHA256) rather than borrowed from
+the code under test, so a verification bug cannot hide behind a signing bug.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from tests.fakes.server import FakeServer, Recorded, Response
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-test-token"
+
+
+def sign(body: bytes, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    base = b"v0:" + ts.encode() + b":" + body
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+@dataclass
+class Posted:
+    """A message that reached Slack: by chat.postMessage, chat.postEphemeral or a response_url."""
+
+    via: str
+    channel: str
+    text: str
+    thread_ts: str | None = None
+    user: str | None = None
+    blocks: Any = None
+    response_type: str | None = None
+
+
+class FakeSlack(FakeServer):
+    def __init__(self, users: dict[str, dict[str, Any]] | None = None) -> None:
+        super().__init__()
+        self.users = users or {}
+        self.usergroups: list[dict[str, Any]] = []
+        self.posted: list[Posted] = []
+        self.reactions: list[tuple[str, str, str]] = []  # (method, ts, name)
+        self._ts = itertools.count(1)
+        self._changed = threading.Condition()
+        self._routes_()
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self, name: str) -> str:
+        return f"{self.url}/hooks/{name}"
+
+    def wait_for_posts(self, n: int, timeout: float = 10.0) -> list[Posted]:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.posted) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {n} Slack message(s), got {self.posted}")
+                self._changed.wait(left)
+            return list(self.posted)
+
+    def _post(self, posted: Posted) -> None:
+        with self._changed:
+            self.posted.append(posted)
+            self._changed.notify_all()
+
+    def _routes_(self) -> None:
+        api = self.route
+
+        @api("POST", r"/api/auth\.test")
+        def auth_test(rec: Recorded, _: Any) -> Response:
+            if _args(rec).get("token") != BOT_TOKEN and _bearer(rec) != BOT_TOKEN:
+                return Response(200, {"ok": False, "error": "invalid_auth"})
+            return Response(200, {"ok": True, "url": "https://acme.slack.com/", "team": "Acme",
+                                  "user": "switchboard", "team_id": "T0ACME", "user_id": "UBOT",
+                                  "bot_id": "BBOT"})
+
+        @api("POST", r"/api/chat\.postMessage")
+        def post_message(rec: Recorded, _: Any) -> Response:
+            a = _args(rec)
+            ts = f"{time.time():.6f}{next(self._ts)}"
+            self._post(Posted("chat.postMessage", a["channel"], a.get("text", ""),
+                              a.get("thread_ts"), blocks=a.get("blocks")))
+            return Response(200, {"ok": True, "channel": a["channel"], "ts": ts,
+                                  "message": {"text": a.get("text", ""), "ts": ts}})
+
+        @api("POST", r"/api/chat\.postEphemeral")
+        def post_ephemeral(rec: Recorded, _: Any) -> Response:
+            a = _args(rec)
+            self._post(Posted("chat.postEphemeral", a["channel"], a.get("text", ""),
+                              a.get("thread_ts"), user=a.get("user"), blocks=a.get("blocks")))
+            return Response(200, {"ok": True, "message_ts": f"{time.time():.6f}"})
+
+        @api("POST", r"/api/reactions\.(add|remove)")
+        def reactions(rec: Recorded, m: Any) -> Response:
+            a = _args(rec)
+            self.reactions.append((m.group(1), a.get("timestamp", ""), a.get("name", "")))
+            return Response(200, {"ok": True})
+
+        @api("GET", r"/api/users\.info")
+        @api("POST", r"/api/users\.info")
+        def users_info(rec: Recorded, _: Any) -> Response:
+            uid = _args(rec).get("user", "")
+            user = self.users.get(uid)
+            if user is None:
+                return Response(200, {"ok": False, "error": "user_not_found"})
+            return Response(200, {"ok": True, "user": {"id": uid, "name": user.get("name", uid),
+                                                       "real_name": user.get("name", uid),
+                                                       "profile": {"email": user.get("email")}}})
+
+        @api("GET", r"/api/usergroups\.list")
+        @api("POST", r"/api/usergroups\.list")
+        def usergroups_list(rec: Recorded, _: Any) -> Response:
+            return Response(200, {"ok": True, "usergroups": self.usergroups})
+
+        @api("POST", r"/hooks/(.+)")
+        def response_url(rec: Recorded, m: Any) -> Response:
+            a = rec.json()
+            self._post(Posted("response_url", m.group(1), a.get("text", ""),
+                              blocks=a.get("blocks"), response_type=a.get("response_type")))
+            return Response(200, "ok")
+
+
+def _args(rec: Recorded) -> dict[str, Any]:
+    """slack_sdk sends arguments as a query string, a form or JSON, depending on the method."""
+    args: dict[str, Any] = {k: v[0] for k, v in rec.query.items()}
+    if rec.headers.get("content-type", "").startswith("application/json"):
+        args.update(rec.json() or {})
+    elif rec.body:
+        args.update({k: v[0] for k, v in parse_qs(rec.body.decode()).items()})
+    return args
+
+
+def _bearer(rec: Recorded) -> str:
+    return rec.headers.get("authorization", "").removeprefix("Bearer ")
+
+
+# -- inbound payloads, shaped as Slack sends them -------------------------------------
+
+def slash_command(text: str, *, user: str = "U0ALICE", channel: str = "C0OPS",
+                  trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
+                  response_url: str = "", command: str = "/sb") -> bytes:
+    return urlencode({
+        "token": "deprecated-verification-token", "team_id": "T0ACME", "team_domain": "acme",
+        "channel_id": channel, "channel_name": "ops", "user_id": user, "user_name": "alice",
+        "command": command, "text": text, "api_app_id": "A0SWITCH", "is_enterprise_install": "false",
+        "response_url": response_url, "trigger_id": trigger_id,
+    }).encode()
+
+
+def event_callback(event: dict[str, Any], *, event_id: str = "Ev0MENTION1") -> bytes:
+    return json.dumps({
+        "token": "deprecated-verification-token", "team_id": "T0ACME", "api_app_id": "A0SWITCH",
+        "event": event, "type": "event_callback", "event_id": event_id,
+        "event_time": int(time.time()), "authorizations": [
+            {"team_id": "T0ACME", "user_id": "UBOT", "is_bot": True}],
+    }).encode()
+
+
+def app_mention(text: str, *, user: str = "U0ALICE", channel: str = "C0OPS",
+                ts: str = "1700000000.000100", thread_ts: str | None = None) -> dict[str, Any]:
+    event = {"type": "app_mention", "user": user, "text": f"<@UBOT> {text}", "ts": ts,
+             "channel": channel, "event_ts": ts, "team": "T0ACME"}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def direct_message(text: str, *, user: str = "U0ALICE", channel: str = "D0ALICE",
+                   ts: str = "1700000000.000200") -> dict[str, Any]:
+    return {"type": "message", "channel_type": "im", "user": user, "text": text, "ts": ts,
+            "channel": channel, "event_ts": ts, "team": "T0ACME"}
