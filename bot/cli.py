@@ -21,9 +21,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # pydantic lists every bad variable
         print(f"switchboard: invalid settings: {e}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.hub.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging(settings.hub.log_level, quiet=args.run is _demo)
     return int(args.run(settings, args) or 0)
+
+
+def _configure_logging(level: str, *, quiet: bool) -> None:
+    logging.basicConfig(level="WARNING" if quiet else level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "alembic.runtime.plugins"):  # a line per request / per plugin
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,3 +103,7 @@ def _policy_check(settings: Settings, args: argparse.Namespace) -> int:
           f"{' in ' + args.channel if args.channel else ''} by rule {verdict.rule}"
           f"{': ' + verdict.reason if verdict.reason else ''}")
     return 0 if verdict.allowed else 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

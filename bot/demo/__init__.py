@@ -1,0 +1,1 @@
+"""`switchboard demo`: an offline, scripted end-to-end run."""
