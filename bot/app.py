@@ -22,12 +22,14 @@ from bot.commands.registry import CommandTable
 from bot.http import add_error_handlers, add_routes
 from bot.hub import Hub
 from bot.inbox import Inbox, Item
+from bot.logs import scrub_log_records
 from bot.metrics import Metrics
 from bot.services import Services
 from bot.settings import Settings
 from bot.storage.db import create_engine
 from bot.storage.migrate import upgrade
 from bot.worker import Worker
+from policies.dlp_policy import DlpPolicy
 from policies.rbac_policy import RbacPolicy
 from policies.store import PolicyStore
 from policies.types import Decision, Request
@@ -112,9 +114,9 @@ def build_runtime(settings: Settings) -> Runtime:
     hub_settings = settings.hub
     engine = create_engine(hub_settings.database_url)
     metrics = Metrics()
-    audit = AuditLog(engine)
     store = PolicyStore(hub_settings.policy_file)
     store.load()
+    audit = AuditLog(engine, scrub=lambda text: store.current.dlp.scan(text).text)
 
     def record(request: Request, decision: Decision) -> None:
         audit.decision(request, decision)
@@ -123,7 +125,11 @@ def build_runtime(settings: Settings) -> Runtime:
     agents = AgentService(_model_config(settings), run_timeout=hub_settings.agent_timeout)
     commands = CommandTable()
     commands.add(*core_commands(commands))
-    hub = Hub(commands=commands, policies=[RbacPolicy(lambda: store.current.rbac, record)],
+    policies = [
+        RbacPolicy(lambda: store.current.rbac, record),
+        DlpPolicy(lambda: store.current.dlp, record),
+    ]
+    hub = Hub(commands=commands, policies=policies,
               store=store, services=Services(ask_agent=AgentGateway(agents)), audit=audit,
               metrics=metrics, command_name=hub_settings.slash_command)
     inbox = Inbox(engine)
@@ -148,8 +154,10 @@ def _model_config(settings: Settings) -> ModelConfig:
                        timeout=settings.hub.agent_timeout)
 
 
-def create_app(settings: Settings | None = None, *, process: bool = True) -> FastAPI:
-    """The ASGI app. `process=False` stores and acknowledges but processes nothing."""
+def create_app(settings: Settings | None = None, *, process: bool = True,
+               scrub_logs: bool = False) -> FastAPI:
+    """The ASGI app. `process=False` stores and acknowledges but processes nothing;
+    `scrub_logs` passes every log record in the process through DLP (`switchboard serve`)."""
     rt = build_runtime(settings or Settings.from_env())
 
     @contextlib.asynccontextmanager
@@ -160,6 +168,8 @@ def create_app(settings: Settings | None = None, *, process: bool = True) -> Fas
         finally:
             await rt.stop()
 
+    if scrub_logs:
+        scrub_log_records(lambda text: rt.store.current.dlp.scan(text).text)
     app = FastAPI(title="Switchboard", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = rt
     add_routes(app, rt)

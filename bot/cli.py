@@ -63,7 +63,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.app import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, loop="uvloop",
+    uvicorn.run(create_app(settings, scrub_logs=True), host=args.host, port=args.port, loop="uvloop",
                 http="httptools", log_level=settings.hub.log_level.lower(), access_log=False)
     return 0
 

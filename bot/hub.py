@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-from contextvars import ContextVar
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 
 from bot import messages
 from bot.audit import AuditLog

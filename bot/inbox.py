@@ -74,10 +74,7 @@ class Inbox:
 
     async def finish(self, key: str, error: str | None = None, *, attempts: int = 0) -> None:
         """Mark done; on error, put it back for another try until MAX_ATTEMPTS."""
-        if error is None:
-            status = "done"
-        else:
-            status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+        status = "done" if error is None else "failed" if attempts >= MAX_ATTEMPTS else "pending"
         async with self._engine.begin() as conn:
             await conn.execute(
                 update(InboxItem).where(InboxItem.dedupe_key == key)

@@ -38,11 +38,11 @@ class Worker:
             log.info("resuming %d unfinished inbox item(s)", len(keys))
         return len(keys)
 
-    async def drain(self, timeout: float = 30.0) -> None:
+    async def drain(self, grace: float = 30.0) -> None:
         """Stop taking new work and wait for what is in flight."""
         self.accepting = False
         if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+            await asyncio.wait(set(self._tasks), timeout=grace)
 
     async def idle(self) -> None:
         """Wait until nothing is in flight (tests, the demo)."""

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from policies.dlp import DlpScanner
 from policies.errors import PolicyFileError
 from policies.policy_file import PolicyFile, load_policy_file
 from policies.rbac import Rbac
@@ -22,11 +23,12 @@ log = logging.getLogger(__name__)
 class ActivePolicy:
     file: PolicyFile
     rbac: Rbac
+    dlp: DlpScanner
     source: str  # the path, or "built-in defaults"
 
     @classmethod
     def of(cls, file: PolicyFile, source: str) -> ActivePolicy:
-        return cls(file=file, rbac=Rbac(file), source=source)
+        return cls(file=file, rbac=Rbac(file), dlp=DlpScanner(file.dlp), source=source)
 
 
 class PolicyStore:
