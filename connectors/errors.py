@@ -38,21 +38,30 @@ def system_label(system: str) -> str:
 
 
 def describe_field_errors(system: str, field_errors: Mapping[str, str]) -> str:
-    """One sentence naming every rejected field, e.g. for a Slack reply.
+    """One sentence naming every rejected field, for a Slack reply.
 
-    ``{"summary": "Field 'summary' is required"}`` ->
-    "Jira says the field 'summary' is not valid: Field 'summary' is required."
+    ``{"summary": "is required"}`` -> "Jira says the field 'summary' is required."
+    ``{"summary": "You must specify a summary."}`` ->
+    "Jira says the field 'summary' is not valid: You must specify a summary."
     """
     label = system_label(system)
-    parts = [
-        f"'{name}' ({reason.rstrip('.')})" if reason else f"'{name}'"
-        for name, reason in field_errors.items()
-    ]
-    if len(field_errors) == 1:
-        ((name, reason),) = field_errors.items()
-        detail = f": {reason.rstrip('.')}." if reason else "."
-        return f"{label} says the field '{name}' is not valid{detail}"
-    return f"{label} says these fields are not valid: {'; '.join(parts)}."
+    phrases = [_field_phrase(name, reason) for name, reason in field_errors.items()]
+    if len(phrases) == 1:
+        return f"{label} says the field {phrases[0]}."
+    return f"{label} says: " + "; ".join(f"the field {p}" for p in phrases) + "."
+
+
+# Reasons that already read as a predicate ("is required") go straight after the name.
+_PREDICATES = ("is ", "are ", "must ", "should ", "cannot ", "can't ", "has ", "needs ")
+
+
+def _field_phrase(name: str, reason: str) -> str:
+    reason = reason.strip().rstrip(".")
+    if not reason:
+        return f"'{name}' is not valid"
+    if reason.lower().startswith(_PREDICATES):
+        return f"'{name}' {reason}"
+    return f"'{name}' is not valid: {reason}"
 
 
 class ConnectorError(Exception):
@@ -85,9 +94,7 @@ class NotFound(ConnectorError):
 class InvalidRequest(ConnectorError):
     """The system rejected what we sent; ``field_errors`` maps field -> reason."""
 
-    def __init__(
-        self, system: str, message: str, field_errors: Mapping[str, str] | None = None
-    ) -> None:
+    def __init__(self, system: str, message: str, field_errors: Mapping[str, str] | None = None) -> None:
         super().__init__(system, message)
         self.field_errors: dict[str, str] = dict(field_errors or {})
 
