@@ -11,14 +11,15 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agents.models import ModelConfig
 from agents.service import AgentService
 from bot.agent_gateway import AgentGateway
 from bot.audit import AuditLog
+from bot.commands import jira, salesforce, servicenow, sharepoint
 from bot.commands.core import core_commands
 from bot.commands.registry import CommandTable
+from bot.connections import Connectors, build_connectors
 from bot.http import add_error_handlers, add_routes
 from bot.hub import Hub
 from bot.inbox import Inbox, Item
@@ -26,10 +27,11 @@ from bot.logs import scrub_log_records
 from bot.metrics import Metrics
 from bot.services import Services
 from bot.settings import Settings
-from bot.storage.db import create_engine
+from bot.storage.db import Database
 from bot.storage.migrate import upgrade
 from bot.worker import Worker
 from policies.dlp_policy import DlpPolicy
+from policies.rate_limit import RateLimitPolicy
 from policies.rbac_policy import RbacPolicy
 from policies.store import PolicyStore
 from policies.types import Decision, Request
@@ -43,13 +45,15 @@ INBOX_SWEEP_SECONDS = 30.0
 @dataclass
 class Runtime:
     settings: Settings
-    engine: AsyncEngine
+    db: Database
     inbox: Inbox
     worker: Worker
     audit: AuditLog
     metrics: Metrics
     store: PolicyStore
     hub: Hub
+    connectors: Connectors
+    rate_limits: RateLimitPolicy | None = None
     slack: Any = None  # bot.slack.surface.SlackSurface when Slack is configured
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -75,12 +79,14 @@ class Runtime:
             task.cancel()
         await self.worker.drain()
         await self.audit.stop()
-        await self.engine.dispose()
+        if self.rate_limits is not None:
+            await self.rate_limits.close()
+        await self.db.dispose()
 
     async def readiness(self) -> dict[str, dict[str, Any]]:
         checks: dict[str, dict[str, Any]] = {}
         try:
-            async with self.engine.connect() as conn:
+            async with self.db.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
             checks["database"] = {"ok": True}
         except Exception as e:
@@ -90,6 +96,7 @@ class Runtime:
         else:
             problem = await self.slack.auth_problem()
             checks["slack"] = {"ok": problem is None, "detail": problem or "auth.test ok"}
+        checks["connectors"] = {"ok": True, "required": False, **self.connectors.health()}
         checks["policy"] = {"ok": True, "required": False, "detail": self.store.current.source,
                             **({"last_error": self.store.last_error} if self.store.last_error else {})}
         return checks
@@ -112,35 +119,50 @@ class Runtime:
 def build_runtime(settings: Settings) -> Runtime:
     """Build the object graph; no I/O happens until `Runtime.start`."""
     hub_settings = settings.hub
-    engine = create_engine(hub_settings.database_url)
+    db = Database(hub_settings.database_url)
     metrics = Metrics()
     store = PolicyStore(hub_settings.policy_file)
     store.load()
-    audit = AuditLog(engine, scrub=lambda text: store.current.dlp.scan(text).text)
+    audit = AuditLog(db, scrub=lambda text: store.current.dlp.scan(text).text)
 
     def record(request: Request, decision: Decision) -> None:
         audit.decision(request, decision)
         metrics.decision(request, decision)
 
+    connectors = build_connectors(settings, observer=metrics.connector_call)
     agents = AgentService(_model_config(settings), run_timeout=hub_settings.agent_timeout)
-    commands = CommandTable()
-    commands.add(*core_commands(commands))
+    rate_limits = RateLimitPolicy(store, hub_settings.redis_url, record)
     policies = [
         RbacPolicy(lambda: store.current.rbac, record),
+        rate_limits,
         DlpPolicy(lambda: store.current.dlp, record),
     ]
-    hub = Hub(commands=commands, policies=policies,
-              store=store, services=Services(ask_agent=AgentGateway(agents)), audit=audit,
-              metrics=metrics, command_name=hub_settings.slash_command)
-    inbox = Inbox(engine)
-    rt = Runtime(settings, engine, inbox, Worker(inbox, lambda i: rt.process(i),
-                 hub_settings.workers), audit, metrics, store, hub)
+    services = Services(ask_agent=AgentGateway(agents), connectors=connectors,
+                        limits_for=rate_limits.remaining,
+                        fetch_shared_file=lambda request: _shared_file(rt, request))
+    hub = Hub(commands=command_table(), policies=policies, store=store, services=services,
+              audit=audit, metrics=metrics, command_name=hub_settings.slash_command)
+    inbox = Inbox(db)
+    worker = Worker(inbox, lambda item: rt.process(item), hub_settings.workers)
+    rt = Runtime(settings, db, inbox, worker, audit, metrics, store, hub, connectors,
+                 rate_limits)
     if settings.slack.configured:
         from bot.slack.surface import SlackSurface
 
         rt.slack = SlackSurface(settings.slack, hub, hub_settings.slash_command,
                                 wants_groups=lambda: _policy_names_groups(store))
     return rt
+
+
+def command_table() -> CommandTable:
+    table = CommandTable()
+    table.add(*core_commands(table), *servicenow.COMMANDS, *jira.COMMANDS, *salesforce.COMMANDS,
+              *sharepoint.COMMANDS)
+    return table
+
+
+async def _shared_file(rt: Runtime, request: Request) -> tuple[str, bytes] | None:
+    return await rt.slack.files.latest(request) if rt.slack is not None else None
 
 
 def _policy_names_groups(store: PolicyStore) -> bool:

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.storage.db import Database
 from bot.storage.models import AuditEvent
 from policies.types import Decision, Reply, Request
 
@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 
 
 class AuditLog:
-    def __init__(self, engine: AsyncEngine, scrub: Callable[[str], str] = lambda s: s) -> None:
-        self._engine = engine
+    def __init__(self, db: Database, scrub: Callable[[str], str] = lambda s: s) -> None:
+        self._db = db
         self._scrub = scrub
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -72,7 +72,7 @@ class AuditLog:
             while not self._queue.empty() and len(batch) < 500:
                 batch.append(self._queue.get_nowait())
             try:
-                async with self._engine.begin() as conn:
+                async with self._db.write() as conn:
                     await conn.execute(insert(AuditEvent), batch)
             except Exception:
                 log.exception("could not write %d audit row(s)", len(batch))
@@ -84,6 +84,6 @@ class AuditLog:
         stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
         if request_id:
             stmt = stmt.where(AuditEvent.request_id == request_id)
-        async with self._engine.connect() as conn:
+        async with self._db.engine.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return [AuditEvent(**row._mapping) for row in reversed(rows)]

@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from bot import messages
 from bot.audit import AuditLog
 from bot.commands.registry import CommandContext, CommandTable
+from bot.errors import SwitchboardError
 from bot.metrics import Metrics
 from bot.router import Router
 from bot.services import Services
@@ -67,6 +68,8 @@ class Hub:
                 raise LookupError(f"no handler for {request.route.verb!r}")
             ctx = CommandContext(request, self._store.current, self._services, self._command_name)
             return await command.handler(ctx)
+        except SwitchboardError as e:  # the person typed something wrong: say what
+            return Reply.error(f":warning: {e.message}")
         except ConnectorError as e:
             return Reply.error(f":warning: {e.message}")
         except Exception:

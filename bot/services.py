@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from policies.types import Reply, Request
 
+if TYPE_CHECKING:
+    from bot.connections import Connectors
+
 AgentAsk = Callable[[Request], Awaitable[Reply]]
+SharedFile = tuple[str, bytes]  # (file name, content)
 
 
 @dataclass(frozen=True)
 class Services:
     ask_agent: AgentAsk
-    limits_for: Callable[[Request], list[str]] | None = None  # "commands 29/30 per minute", …
+    connectors: Connectors
+    limits_for: Callable[[Request], Awaitable[list[str]]] | None = None  # for whoami
+    # the file the person most recently shared in the request's channel (Slack surface)
+    fetch_shared_file: Callable[[Request], Awaitable[SharedFile | None]] | None = None

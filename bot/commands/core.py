@@ -54,9 +54,9 @@ async def _whoami(ctx: CommandContext) -> Reply:
         f"*Roles:* {', '.join(roles)}",
         f"*Department:* {person.department if person and person.department else '(none)'}",
     ]
-    limits = ctx.services.limits_for(ctx.request) if ctx.services.limits_for else []
+    limits = await ctx.services.limits_for(ctx.request) if ctx.services.limits_for else []
     if limits:
-        lines.append("*Limits left:* " + "; ".join(limits))
+        lines.append("*Limits left:*\n" + "\n".join(f"• {line}" for line in limits))
     lines.append(f"_Policy: {policy.source}_")
     return Reply("\n".join(lines))
 

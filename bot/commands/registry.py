@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from policies.store import ActivePolicy
 from policies.types import Reply, Request
@@ -56,16 +56,3 @@ class CommandTable:
 
     def routes(self) -> list[tuple[str, str]]:
         return [(c.verb, c.action) for c in self]
-
-
-def fields_of(args: str) -> tuple[list[str], dict[str, Any]]:
-    """Split `OPS summary words urgency=2` into positional words and key=value options."""
-    import shlex
-
-    try:
-        words = shlex.split(args)
-    except ValueError:
-        words = args.split()
-    positional = [w for w in words if "=" not in w or w.startswith("=")]
-    options = dict(w.split("=", 1) for w in words if "=" in w and not w.startswith("="))
-    return positional, options

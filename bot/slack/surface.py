@@ -21,6 +21,7 @@ from bot.inbox import Item
 from bot.settings import SlackSettings
 from bot.slack import listeners
 from bot.slack.directory import Directory
+from bot.slack.files import SharedFiles
 from bot.slack.ingress import SlackVerifier
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class SlackSurface:
             ssl_check_enabled=False,
         )
         listeners.register(self.app, hub, Directory(self.client, wants_groups), command)
+        self.files = SharedFiles(self.client, settings.bot_token.get_secret_value())
         self._auth_checked: tuple[float, str | None] | None = None
 
     async def process(self, item: Item) -> None:

@@ -53,6 +53,7 @@ def test_whoami_shows_roles_department_and_email(hub, slack: FakeSlack) -> None:
     [reply] = slack.wait_for_posts(1)
     assert "sre" in reply.text and "engineering" in reply.text
     assert "alice@example.com" in reply.text
+    assert "*Limits left:*" in reply.text and "agent: 10/10 per minute (you)" in reply.text
 
 
 def test_denied_command_is_a_clear_ephemeral_message_and_audited(hub, slack: FakeSlack) -> None:

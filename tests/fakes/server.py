@@ -112,6 +112,7 @@ class FakeServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # small responses otherwise wait ~40 ms for an ACK
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -147,10 +148,12 @@ class FakeServer:
 
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         httpd.daemon_threads = True
+        httpd.block_on_close = False
         if self._tls:
             httpd.socket = self._tls.wrap_socket(httpd.socket, server_side=True)
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
         self._thread.start()
         return self
 

@@ -48,6 +48,7 @@ class FakeSlack(FakeServer):
         super().__init__()
         self.users = users or {}
         self.usergroups: list[dict[str, Any]] = []
+        self.files: list[dict[str, Any]] = []  # newest last: {id, name, channel, user, content}
         self.posted: list[Posted] = []
         self.reactions: list[tuple[str, str, str]] = []  # (method, ts, name)
         self._ts = itertools.count(1)
@@ -60,6 +61,12 @@ class FakeSlack(FakeServer):
 
     def response_url(self, name: str) -> str:
         return f"{self.url}/hooks/{name}"
+
+    def share_file(self, name: str, content: bytes, *, channel: str, user: str) -> str:
+        file_id = f"F{len(self.files) + 1:08d}"
+        self.files.append({"id": file_id, "name": name, "channel": channel, "user": user,
+                           "content": content})
+        return file_id
 
     def wait_for_posts(self, n: int, timeout: float = 10.0) -> list[Posted]:
         deadline = time.monotonic() + timeout
@@ -124,6 +131,28 @@ class FakeSlack(FakeServer):
         @api("POST", r"/api/usergroups\.list")
         def usergroups_list(rec: Recorded, _: Any) -> Response:
             return Response(200, {"ok": True, "usergroups": self.usergroups})
+
+        @api("GET", r"/api/files\.list")
+        @api("POST", r"/api/files\.list")
+        def files_list(rec: Recorded, _: Any) -> Response:
+            a = _args(rec)
+            mine = [f for f in reversed(self.files)
+                    if f["channel"] == a.get("channel") and f["user"] == a.get("user")]
+            count = int(a.get("count", 100))
+            return Response(200, {"ok": True, "files": [
+                {"id": f["id"], "name": f["name"], "size": len(f["content"]),
+                 "url_private": f"{self.url}/files-pri/{f['id']}/{f['name']}",
+                 "url_private_download": f"{self.url}/files-pri/{f['id']}/download/{f['name']}"}
+                for f in mine[:count]]})
+
+        @api("GET", r"/files-pri/([^/]+)/(?:download/)?(.+)")
+        def file_download(rec: Recorded, m: Any) -> Response:
+            if _bearer(rec) != BOT_TOKEN:  # Slack answers a login page without the token
+                return Response(302, "", headers={"Location": f"{self.url}/login"})
+            for f in self.files:
+                if f["id"] == m.group(1):
+                    return Response(200, f["content"])
+            return Response(404, "not found")
 
         @api("POST", r"/hooks/(.+)")
         def response_url(rec: Recorded, m: Any) -> Response:
