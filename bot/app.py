@@ -25,6 +25,7 @@ from bot.hub import Hub
 from bot.inbox import Inbox, Item
 from bot.logs import scrub_log_records
 from bot.metrics import Metrics
+from bot.notify import GuardedNotifier
 from bot.services import Services
 from bot.settings import Settings
 from bot.storage.db import Database
@@ -53,6 +54,7 @@ class Runtime:
     store: PolicyStore
     hub: Hub
     connectors: Connectors
+    services: Services
     rate_limits: RateLimitPolicy | None = None
     slack: Any = None  # bot.slack.surface.SlackSurface when Slack is configured
     _background: list[asyncio.Task[None]] = field(default_factory=list)
@@ -137,20 +139,22 @@ def build_runtime(settings: Settings) -> Runtime:
         rate_limits,
         DlpPolicy(lambda: store.current.dlp, record),
     ]
-    services = Services(ask_agent=AgentGateway(agents), connectors=connectors,
+    notifier = GuardedNotifier(None, lambda: store.current.dlp)
+    services = Services(ask_agent=AgentGateway(agents), connectors=connectors, notifier=notifier,
                         limits_for=rate_limits.remaining,
                         fetch_shared_file=lambda request: _shared_file(rt, request))
     hub = Hub(commands=command_table(), policies=policies, store=store, services=services,
               audit=audit, metrics=metrics, command_name=hub_settings.slash_command)
     inbox = Inbox(db)
     worker = Worker(inbox, lambda item: rt.process(item), hub_settings.workers)
-    rt = Runtime(settings, db, inbox, worker, audit, metrics, store, hub, connectors,
+    rt = Runtime(settings, db, inbox, worker, audit, metrics, store, hub, connectors, services,
                  rate_limits)
     if settings.slack.configured:
-        from bot.slack.surface import SlackSurface
+        from bot.slack.surface import SlackSurface, SlackTransport
 
         rt.slack = SlackSurface(settings.slack, hub, hub_settings.slash_command,
                                 wants_groups=lambda: _policy_names_groups(store))
+        notifier.attach(SlackTransport(rt.slack.client))
     return rt
 
 

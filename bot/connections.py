@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.settings import Settings
 from connectors.jira import IssueTracker, JiraConfig, JiraConnector
 from connectors.resilience import CallObserver
 from connectors.salesforce import Crm, SalesforceConfig, SalesforceConnector
 from connectors.servicenow import IncidentDesk, ServiceNowConfig, ServiceNowConnector
 from connectors.sharepoint import DocumentLibrary, SharePointConfig, SharePointConnector
-from bot.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ class Inbox:
         stmt = (self._insert(InboxItem).values(unique)
                 .on_conflict_do_nothing(index_elements=["dedupe_key"])
                 .returning(InboxItem.dedupe_key))
-        async with self._db.write() as conn:
+        async with self._db.write(urgent=True) as conn:  # Slack is waiting on this one
             return set((await conn.execute(stmt)).scalars())
 
     async def claim(self, key: str) -> Item | None:

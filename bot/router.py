@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from policies.types import Request, Route, RouteKind, Source
 
 AGENT_ACTION = "agent:ask"
+BUTTON = "button:"  # verb prefix of the hidden commands that handle button clicks
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -33,7 +34,17 @@ class Router:
             if command:  # "@switchboard ask …" is the same as free text
                 text = command.args
             return Route(RouteKind.AGENT, "ask", AGENT_ACTION, text)
+        if request.source is Source.ACTION:
+            return self._button(request.text, str(request.payload.get("value", "")))
         raise ValueError(f"no route for a {request.source} request")  # set by their ingress
+
+    def _button(self, action_id: str, value: str) -> Route:
+        """A click on `approve:…` runs the hidden command `button:approve` with the value."""
+        verb = f"{BUTTON}{action_id.split(':', 1)[0]}"
+        for known, action in self._verbs:
+            if known == verb:
+                return Route(RouteKind.COMMAND, verb, action, value)
+        return Route(RouteKind.COMMAND, "button:unknown", "help", value)
 
     def _command(self, text: str) -> Route | None:
         words = text.split()
@@ -41,6 +52,8 @@ class Router:
             return Route(RouteKind.COMMAND, "help", "help", "")
         lowered = [w.lower() for w in words]
         for verb, action in self._verbs:
+            if verb.startswith(BUTTON):
+                continue  # only reachable by clicking
             parts = verb.split()
             if lowered[: len(parts)] == parts:
                 args = _rest_after(text, len(parts))

@@ -10,6 +10,7 @@ from policies.types import Reply, Request
 
 if TYPE_CHECKING:
     from bot.connections import Connectors
+    from bot.notify import Notifier
 
 AgentAsk = Callable[[Request], Awaitable[Reply]]
 SharedFile = tuple[str, bytes]  # (file name, content)
@@ -19,6 +20,7 @@ SharedFile = tuple[str, bytes]  # (file name, content)
 class Services:
     ask_agent: AgentAsk
     connectors: Connectors
+    notifier: Notifier  # messages the hub starts itself, DLP-checked
     limits_for: Callable[[Request], Awaitable[list[str]]] | None = None  # for whoami
     # the file the person most recently shared in the request's channel (Slack surface)
     fetch_shared_file: Callable[[Request], Awaitable[SharedFile | None]] | None = None

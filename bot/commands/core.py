@@ -22,7 +22,12 @@ def core_commands(table: CommandTable) -> list[Command]:
         Command("ask", "agent:ask", "<question>",
                 "Ask the ops team in plain words (same as @mentioning me)", None),
         Command("unknown", "help", "", "", unknown, group="hidden"),
+        Command("button:unknown", "help", "", "", _stale_button, group="hidden"),
     ]
+
+
+async def _stale_button(_: CommandContext) -> Reply:
+    return Reply.error("This button is no longer active.")
 
 
 def _help(ctx: CommandContext, table: CommandTable) -> Reply:

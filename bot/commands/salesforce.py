@@ -50,9 +50,9 @@ async def _create(ctx: CommandContext) -> Reply:
 async def _query(ctx: CommandContext) -> Reply:
     soql = ctx.args.strip()
     if not re.match(r"(?is)^\s*select\s", soql):
-        raise UsageError("Only SOQL `SELECT` queries are allowed, e.g. "
-                         f"`{ctx.command_name} sf query SELECT Name, StageName FROM Opportunity "
-                         "LIMIT 5`")
+        example = "SELECT Name, StageName FROM Opportunity LIMIT 5"
+        raise UsageError(f"Only SOQL `SELECT` queries are allowed, e.g. "
+                         f"`{ctx.command_name} sf query {example}`")
     result = await ctx.services.connectors.salesforce.query(soql)
     rows = [", ".join(f"{k}: {v}" for k, v in r.items()) for r in result.records[:QUERY_ROWS]]
     return listing(f"{result.total_size} row(s)", rows, empty="No rows.",

@@ -30,11 +30,15 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
 
 
 def _messages(reply: Reply) -> list[dict[str, Any]]:
+    return messages_for(reply.text, reply.blocks)
+
+
+def messages_for(text: str, blocks: Any = ()) -> list[dict[str, Any]]:
     """One dict of chat arguments per message; blocks ride on the first one."""
-    parts = split_text(reply.text)
+    parts = split_text(text)
     out: list[dict[str, Any]] = [{"text": p} for p in parts]
-    if reply.blocks:
-        out[0]["blocks"] = list(reply.blocks)
+    if blocks:
+        out[0]["blocks"] = list(blocks)
     elif len(parts) > 1:
         for msg in out:
             msg["blocks"] = [{"type": "section", "text": {"type": "mrkdwn", "text": msg["text"]}}]

@@ -54,9 +54,22 @@ def register(app: AsyncApp, hub: Hub, directory: Directory, command: str) -> Non
     async def on_other_message(ack: Any) -> None:
         await ack()  # channel chatter we are subscribed to but do not answer
 
-    async def on_action(ack: Any, respond: Respond) -> None:
+    async def on_action(ack: Any, body: dict[str, Any], respond: Respond,
+                        context: dict[str, Any]) -> None:
         await ack()
-        await to_response_url(respond, Reply.error("This button is no longer active."))
+        action = (body.get("actions") or [{}])[0]
+        message = body.get("message") or {}
+        channel = (body.get("channel") or {}).get("id", "")
+        user = body.get("user") or {}
+        request = Request(
+            id=context["inbox_key"], source=Source.ACTION,
+            principal=await directory.principal(user.get("id", ""), user.get("team_id", "")),
+            text=action.get("action_id", ""), channel=channel,
+            thread_ts=message.get("thread_ts") or message.get("ts"),
+            payload={"value": action.get("value", ""), "message_ts": message.get("ts"),
+                     "response_url": body.get("response_url", "")})
+        reply = await hub.handle(request)
+        await to_response_url(respond, reply)
 
     app.command(command)(on_command)
     app.event("app_mention")(on_mention)

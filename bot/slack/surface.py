@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -20,6 +21,7 @@ from bot.hub import Hub
 from bot.inbox import Item
 from bot.settings import SlackSettings
 from bot.slack import listeners
+from bot.slack.delivery import messages_for
 from bot.slack.directory import Directory
 from bot.slack.files import SharedFiles
 from bot.slack.ingress import SlackVerifier
@@ -75,3 +77,28 @@ class SlackSurface:
             problem = f"auth.test failed: {type(e).__name__}"
         self._auth_checked = (now + 30.0, problem)
         return problem
+
+
+class SlackTransport:
+    """The Notifier's transport over the Web API (thread-aware, split like replies)."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def post_message(self, channel: str, text: str, blocks: Any,
+                           thread_ts: str | None) -> str:
+        first_ts = ""
+        for msg in messages_for(text, blocks):
+            response = await self._client.chat_postMessage(channel=channel, thread_ts=thread_ts,
+                                                           **msg)
+            first_ts = first_ts or str(response.get("ts", ""))
+        return first_ts
+
+    async def update_message(self, channel: str, ts: str, text: str, blocks: Any) -> None:
+        await self._client.chat_update(channel=channel, ts=ts, text=text[:3000],
+                                       blocks=list(blocks) or None)
+
+    async def upload_file(self, channel: str, filename: str, content: bytes, title: str,
+                          thread_ts: str | None) -> None:
+        await self._client.files_upload_v2(channel=channel, filename=filename, content=content,
+                                           title=title, thread_ts=thread_ts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -58,27 +59,74 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[typ
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+class WriteGate:
+    """One writer at a time; urgent writers (the ack path) go before the others.
+
+    A FIFO lock would make an acknowledgement wait behind every claim, finish
+    and audit batch queued before it; with this gate it waits for at most the
+    one write in progress.
+    """
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._normal: deque[asyncio.Future[None]] = deque()
+
+    @asynccontextmanager
+    async def hold(self, *, urgent: bool) -> AsyncIterator[None]:
+        await self._acquire(urgent)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, urgent: bool) -> None:
+        if not self._busy:
+            self._busy = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._urgent if urgent else self._normal
+        queue.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._release()  # granted just as we were cancelled: pass it on
+            else:
+                queue.remove(turn)
+            raise
+
+    def _release(self) -> None:
+        for queue in (self._urgent, self._normal):
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # the gate stays busy: ownership moves on
+                    return
+        self._busy = False
+
+
 class Database:
     """The engine plus one write gate.
 
     SQLite has a single write lock; connections that race for it sleep and
     retry inside SQLite (measured: most of the ack path's time under load).
-    Writes from this process therefore queue on an asyncio lock instead, so
-    SQLite never sees two writers from us. PostgreSQL needs no gate.
+    Writes from this process therefore queue on the gate instead, so SQLite
+    never sees two writers from us. PostgreSQL needs no gate.
     """
 
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url)
         self.dialect = self.engine.dialect.name
-        self._gate = asyncio.Lock() if self.dialect == "sqlite" else None
+        self._gate = WriteGate() if self.dialect == "sqlite" else None
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
+    async def write(self, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
         if self._gate is None:
             async with self.engine.begin() as conn:
                 yield conn
             return
-        async with self._gate, self.engine.begin() as conn:
+        async with self._gate.hold(urgent=urgent), self.engine.begin() as conn:
             yield conn
 
     async def dispose(self) -> None:

@@ -1,0 +1,21 @@
+"""workflow runs and steps (owned by the workflow work)
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # reserved in the chain; filled in by the change that owns it
+
+
+def downgrade() -> None:
+    pass
