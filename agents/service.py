@@ -71,10 +71,10 @@ class AgentService:
             raise AgentError(f"the model provider failed ({type(e).__name__})") from e
         if getattr(run, "status", None) is not None and str(run.status).lower().endswith("error"):
             raise AgentError(str(run.content or "the model provider failed"))
-        return AgentAnswer(text=str(run.content or "").strip(), usage=_usage_of(run))
+        return AgentAnswer(text=str(run.content or "").strip(), usage=usage_of(run))
 
 
-def _usage_of(run: Any) -> tuple[Usage, ...]:
+def usage_of(run: Any) -> tuple[Usage, ...]:
     """Token usage of the leader and every member run, per model."""
     out: list[Usage] = []
     for r in [run, *(getattr(run, "member_responses", None) or [])]:
