@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from agno.models.base import Model
 
 from agents.errors import AgentError
-from agents.offline import IntentRule, OfflineModel, RouteRule
+from agents.offline import IntentRule, OfflineModel, PlanRule, RouteRule
 
 
 @dataclass(frozen=True)
@@ -19,11 +19,11 @@ class ModelConfig:
 
 
 def build_model(config: ModelConfig, routes: tuple[RouteRule, ...] = (),
-                intents: tuple[IntentRule, ...] = ()) -> Model:
+                intents: tuple[IntentRule, ...] = (), plans: tuple[PlanRule, ...] = ()) -> Model:
     provider, _, name = config.spec.partition(":")
     provider = provider.strip().lower()
     if provider == "offline":
-        return OfflineModel(routes=routes, intents=intents)
+        return OfflineModel(routes=routes, intents=intents, plans=plans)
     if not name:
         raise AgentError(f"SWITCHBOARD_MODEL={config.spec!r} needs a model name, e.g. openai:gpt-4o")
     if provider == "openai":

@@ -32,6 +32,14 @@ class IntentRule:
 
 
 @dataclass(frozen=True)
+class PlanRule:
+    """A task spanning members: `steps[i](match, results so far)` gives (member, task)."""
+
+    pattern: re.Pattern[str]
+    steps: tuple[Callable[[re.Match[str], list[str]], tuple[str, str]], ...]
+
+
+@dataclass(frozen=True)
 class RouteRule:
     """The leader hands a task to `member` when `pattern` matches it."""
 
@@ -41,10 +49,11 @@ class RouteRule:
 
 class OfflineModel(Model):
     def __init__(self, routes: Sequence[RouteRule] = (), intents: Sequence[IntentRule] = (),
-                 fallback_member: str = "analyst") -> None:
+                 plans: Sequence[PlanRule] = (), fallback_member: str = "analyst") -> None:
         super().__init__(id="offline", name="Offline", provider="Switchboard")
         self._routes = tuple(routes)
         self._intents = tuple(intents)
+        self._plans = tuple(plans)
         self._fallback_member = fallback_member
 
     # agno's provider interface ------------------------------------------------
@@ -76,10 +85,15 @@ class OfflineModel(Model):
         offered = {_tool_name(t) for t in tools}
         task = _last_user_text(messages)
         results = _tool_results_since_user(messages)
-        if results:
-            return _answer(messages, "\n".join(results))
         if DELEGATE in offered:
-            return _call(messages, DELEGATE, {"member_id": self._route(task), "task": task})
+            step = self._plan_step(task, results)
+            if step is not None:
+                member, subtask = step
+                return _call(messages, DELEGATE, {"member_id": member, "task": subtask})
+            if not results:
+                return _call(messages, DELEGATE, {"member_id": self._route(task), "task": task})
+        if results:
+            return _answer(messages, "\n\n".join(humanize(r) for r in results))
         for rule in self._intents:
             match = rule.pattern.search(task)
             if match and rule.tool in offered:
@@ -88,6 +102,14 @@ class OfflineModel(Model):
             f"I'm running without a language model (SWITCHBOARD_MODEL=offline), so I can act "
             f"only on clear requests like “show INC0010001”. You asked: “{task}”. "
             "Try `help` for the commands I know."))
+
+    def _plan_step(self, task: str, results: list[str]) -> tuple[str, str] | None:
+        for plan in self._plans:
+            match = plan.pattern.search(task)
+            if match:
+                done = len(results)
+                return plan.steps[done](match, results) if done < len(plan.steps) else None
+        return None
 
     def _route(self, task: str) -> str:
         for rule in self._routes:
@@ -116,6 +138,28 @@ def _tool_results_since_user(messages: list[Message]) -> list[str]:
         if m.role == "tool":
             out.append(m.get_content_string())
     return list(reversed(out))
+
+
+def humanize(result: str) -> str:
+    """A tool's JSON result as a few readable lines (what a model would say, minus the prose)."""
+    try:
+        data = json.loads(result)
+    except ValueError:
+        return result
+    if isinstance(data, list):
+        return "\n".join(f"• {_headline(d)}" for d in data[:20]) or "Nothing found."
+    return _headline(data) if isinstance(data, dict) else str(data)
+
+
+def _headline(d: Any) -> str:
+    if not isinstance(d, dict):
+        return str(d)
+    ident = d.get("number") or d.get("key") or d.get("name") or d.get("id") or ""
+    title = d.get("short_description") or d.get("summary") or ""
+    state = d.get("state") or d.get("status") or d.get("stage") or ""
+    parts = [f"*{ident}*" if ident else "", title, f"({state})" if state else "",
+             f"<{d['url']}>" if d.get("url") else ""]
+    return " ".join(p for p in parts if p) or json.dumps(d)[:300]
 
 
 def _usage(messages: list[Message], output: str) -> MessageMetrics:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from agents.errors import AgentError, AgentTimeout
 from agents.models import ModelConfig
 
 if TYPE_CHECKING:
-    from agno.team import Team
+    from agno.db.base import AsyncBaseDb
+    from agno.models.base import Model
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
+HISTORY_RUNS = 4  # earlier turns of the same Slack thread the team sees
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class AgentQuery:
     text: str
     user_id: str
     session_id: str  # one per Slack thread: the team remembers the thread
+    model: str | None = None  # a model spec overriding the default (budget downgrade)
 
 
 @dataclass(frozen=True)
@@ -38,26 +42,33 @@ class AgentAnswer:
 
 
 class AgentService:
-    """Builds the team lazily (agno is imported on first use, not at hub start-up)."""
+    """Builds a team per question (cheap: microseconds) around that question's fenced tools.
 
-    def __init__(self, config: ModelConfig, tools: Mapping[str, Sequence[Any]] | None = None,
-                 run_timeout: float = 120.0) -> None:
+    agno is imported on first use, not when the hub starts.
+    """
+
+    def __init__(self, config: ModelConfig, *, run_timeout: float = 120.0,
+                 memory: AsyncEngine | None = None, fallbacks: Sequence[str] = ()) -> None:
         self._config = config
-        self._tools = tools or {}
         self._timeout = run_timeout
-        self._team: Team | None = None
+        self._memory_engine = memory
+        self._fallbacks = tuple(fallbacks)
+        self._models: dict[tuple[str, str], Model] = {}
+        self._db: AsyncBaseDb | None = None
 
-    def team(self) -> Team:
-        if self._team is None:
-            from agents.models import build_model
-            from agents.team import build_ops_team
+    async def ask(self, query: AgentQuery, tools: Mapping[str, Sequence[Any]]) -> AgentAnswer:
+        from agents.team import build_ops_team, choose_mode
 
-            self._team = build_ops_team(
-                lambda routes, intents: build_model(self._config, routes, intents), self._tools)
-        return self._team
-
-    async def ask(self, query: AgentQuery) -> AgentAnswer:
-        team = self.team()
+        spec = query.model or self._config.spec
+        options: dict[str, Any] = {}
+        if self._memory_engine is not None:
+            options.update(db=self._memory(), add_history_to_context=True,
+                           num_history_runs=HISTORY_RUNS)
+        fallback = self._fallback_config()
+        if fallback is not None:
+            options["fallback_config"] = fallback
+        team = build_ops_team(lambda role: self._model(spec, role), tools,
+                              choose_mode(query.text), **options)
         try:
             run = await asyncio.wait_for(
                 team.arun(query.text, user_id=query.user_id, session_id=query.session_id),
@@ -69,9 +80,45 @@ class AgentService:
         except Exception as e:
             log.exception("agent run failed")
             raise AgentError(f"the model provider failed ({type(e).__name__})") from e
-        if getattr(run, "status", None) is not None and str(run.status).lower().endswith("error"):
-            raise AgentError(str(run.content or "the model provider failed"))
+        if str(getattr(run, "status", "")).lower().endswith("error"):
+            raise AgentError(_provider_message(run.content))
         return AgentAnswer(text=str(run.content or "").strip(), usage=usage_of(run))
+
+    def _model(self, spec: str, role: str) -> Model:
+        """Models are reused across questions (they hold HTTP clients); one per spec and role."""
+        key = (spec, "leader" if role == "leader" else "member")
+        if key not in self._models:
+            from agents.intents import intents, plans
+            from agents.models import build_model
+            from agents.team import route_rules
+
+            config = replace(self._config, spec=spec)
+            self._models[key] = (build_model(config, route_rules(), (), plans())
+                                 if key[1] == "leader" else build_model(config, (), intents()))
+        return self._models[key]
+
+    def _memory(self) -> AsyncBaseDb:
+        if self._db is None:
+            from agents.memory import agent_db
+
+            assert self._memory_engine is not None
+            self._db = agent_db(self._memory_engine)
+        return self._db
+
+    def _fallback_config(self) -> Any:
+        if not self._fallbacks:
+            return None
+        from agno.models.fallback import FallbackConfig
+
+        from agents.models import build_model
+
+        models = [build_model(replace(self._config, spec=s)) for s in self._fallbacks]
+        return FallbackConfig(on_error=models, on_rate_limit=models)
+
+
+def _provider_message(content: Any) -> str:
+    text = str(content or "").strip()
+    return text[:300] if text else "the model provider failed"
 
 
 def usage_of(run: Any) -> tuple[Usage, ...]:

@@ -15,7 +15,8 @@ from fnmatch import fnmatchcase
 from policies.policy_file import PolicyFile, Role
 from policies.types import Principal
 
-ALWAYS_ALLOWED = frozenset({"help", "whoami"})
+# approval:respond: a button click on an approval; the handler decides who may (and audits it).
+ALWAYS_ALLOWED = frozenset({"help", "whoami", "approval:respond"})
 
 
 @dataclass(frozen=True, slots=True)
