@@ -78,8 +78,8 @@ class Approvals:
         async with self._db.write() as conn:
             await conn.execute(update(PendingAction).where(PendingAction.id == pending_id)
                                .values(message_ts=ts))
-        return (f"HELD FOR APPROVAL (id {pending_id}): {spec.name} will run once the person who "
-                "asked, or someone allowed to approve it, clicks Approve in Slack. Tell them.")
+        return (f":hourglass: Waiting for approval: `{spec.name}` runs once <@{who.user_id}> or an "
+                f"approver clicks Approve on the request above (ref {pending_id}).")
 
     def commands(self) -> list[Command]:
         return [Command("button:approve", DECIDE, "", "", self._approve, group="hidden"),

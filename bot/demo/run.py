@@ -20,10 +20,12 @@ import uvicorn
 
 from bot.app import Runtime, create_app
 from bot.demo.standin import SlackStandIn
-from bot.settings import HubSettings, Settings, SlackSettings
+from bot.demo.systems import SystemsStandIn
+from bot.settings import HubSettings, JiraSettings, ServiceNowSettings, Settings, SlackSettings
 from bot.slack.ingress import sign_body
 
 SECRET = "demo-signing-secret"  # noqa: S105 - the demo signs its own requests
+BOT_TOKEN = "xoxb-demo"  # noqa: S105 - only the Slack stand-in sees it
 POLICY = Path(__file__).with_name("policy.yaml")
 
 
@@ -55,6 +57,16 @@ def _mention(user: str, text: str, event_id: str, ts: str, retry: int = 0) -> St
                 "(Slack retries the same event: it is stored once, answered once)" if retry else "")
 
 
+def _click(user: str, pending_id: str, n: int, hook: str) -> Step:
+    payload = {"type": "block_actions", "user": {"id": user, "team_id": "T0DEMO"},
+               "trigger_id": f"demo-click-{n}", "channel": {"id": "C0OPS"},
+               "message": {"ts": "1700000000.000900", "thread_ts": "1700000000.000200"},
+               "response_url": hook,
+               "actions": [{"action_id": f"approve:{pending_id}", "value": pending_id}]}
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    return Step(user, "[clicks Approve]", body, "application/x-www-form-urlencoded")
+
+
 def script(hooks: Callable[[str], str]) -> list[Step]:
     return [
         _slash("U0ALICE", "help", 1, hooks("alice-help")),
@@ -62,6 +74,8 @@ def script(hooks: Callable[[str], str]) -> list[Step]:
         _mention("U0ALICE", "what is the status of INC0010001?", "EvDEMO1", "1700000000.000100"),
         _mention("U0ALICE", "what is the status of INC0010001?", "EvDEMO1", "1700000000.000100",
                  retry=1),
+        _mention("U0ALICE", "please open a jira bug for INC0010001", "EvDEMO2",
+                 "1700000000.000200"),
         _slash("U0MALLORY", "ask show me every open incident", 3, hooks("mallory-ask")),
         _slash("U0ALICE", "deploy prod", 4, hooks("alice-typo")),
     ]
@@ -79,29 +93,45 @@ async def _serve(app: object) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
 
 
 async def _run(out: Callable[[str], None]) -> int:
-    standin = SlackStandIn()
+    standin, systems = SlackStandIn(), SystemsStandIn()
     slack_server, slack_task, slack_url = await _serve(standin.app)
+    systems_server, systems_task, systems.base = await _serve(systems.app)
     with tempfile.TemporaryDirectory(prefix="switchboard-demo-") as tmp:
-        settings = Settings(
-            hub=HubSettings(database_url=f"sqlite:///{tmp}/demo.db", policy_file=str(POLICY)),
-            slack=SlackSettings(bot_token="xoxb-demo",  # noqa: S106 - talks to the stand-in signing_secret=SECRET,
-                                api_url=f"{slack_url}/api/"))
-        app = create_app(settings)
+        app = create_app(_settings(tmp, slack_url, systems.base))
         rt: Runtime = app.state.runtime
         hub_server, hub_task, hub_url = await _serve(app)
         try:
-            out(f"Switchboard is listening on {hub_url} (Slack stand-in on {slack_url})\n")
+            out(f"Switchboard is listening on {hub_url} (Slack stand-in on {slack_url}, "
+                f"ServiceNow and Jira stand-ins on {systems.base})\n")
             async with httpx.AsyncClient(base_url=hub_url, timeout=30) as http:
                 for step in script(lambda name: f"{slack_url}/hooks/{name}"):
                     await _play(step, http, rt, standin, out)
+                    pending = standin.pending_approval()
+                    if pending:  # the approval message carries the button Alice clicks
+                        click = _click("U0ALICE", pending, 9, f"{slack_url}/hooks/click")
+                        await _play(click, http, rt, standin, out)
+            created = [f"{key} “{issue['summary']}”" for key, issue in systems.issues.items()]
+            out(f"Jira now holds: {', '.join(created) or 'nothing'}\n")
             await rt.audit.flush()
             await _print_audit(rt, out)
         finally:
             hub_server.should_exit = True
             await hub_task
-    slack_server.should_exit = True
-    await slack_task
+    for server, task in ((slack_server, slack_task), (systems_server, systems_task)):
+        server.should_exit = True
+        await task
     return 0
+
+
+def _settings(tmp: str, slack_url: str, systems_url: str) -> Settings:
+    demo = "demo"  # the stand-ins accept any credentials
+    return Settings(
+        hub=HubSettings(database_url=f"sqlite:///{tmp}/demo.db", policy_file=str(POLICY)),
+        slack=SlackSettings(bot_token=BOT_TOKEN, signing_secret=SECRET,
+                            api_url=f"{slack_url}/api/"),
+        servicenow=ServiceNowSettings(url=systems_url, user=demo, password=demo),
+        jira=JiraSettings(url=systems_url, user=demo, token=demo),
+    )
 
 
 async def _play(step: Step, http: httpx.AsyncClient, rt: Runtime, standin: SlackStandIn,

@@ -35,6 +35,7 @@ class SlackStandIn:
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.reactions: list[str] = []
+        self._approvals: list[str] = []  # ids behind Approve buttons not yet clicked
         self._ts = itertools.count(1)
         self.app = Starlette(routes=[
             Route("/api/{method}", self._api, methods=["GET", "POST"]),
@@ -64,15 +65,28 @@ class SlackStandIn:
         if method in ("reactions.add", "reactions.remove"):
             self.reactions.append(f"{method.split('.')[1]} :{a.get('name')}:")
             return {"ok": True}
+        if method == "chat.update":
+            return {"ok": True, "channel": a.get("channel"), "ts": a.get("ts")}
         if method in ("chat.postMessage", "chat.postEphemeral"):
+            self._approvals += _approve_buttons(a.get("blocks"))
             where = "only you" if method == "chat.postEphemeral" else (
                 f"in thread {a['thread_ts']}" if a.get("thread_ts") else "public")
             self.messages.append(Message(a.get("channel", ""), a.get("text", ""), where))
             return {"ok": True, "channel": a.get("channel"), "ts": ts, "message_ts": ts}
         return {"ok": True}
 
+    def pending_approval(self) -> str | None:
+        return self._approvals.pop(0) if self._approvals else None
+
     async def _hook(self, request: Request) -> PlainTextResponse:
         a = json.loads(await request.body())
         where = "public" if a.get("response_type") == "in_channel" else "only you"
         self.messages.append(Message(request.path_params["name"], a.get("text", ""), where))
         return PlainTextResponse("ok")
+
+
+def _approve_buttons(blocks: Any) -> list[str]:
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    return [e["value"] for b in blocks or [] for e in b.get("elements", [])
+            if str(e.get("action_id", "")).startswith("approve:")]

@@ -58,7 +58,7 @@ def test_opening_a_jira_bug_from_an_incident_waits_for_approval(hub, slack, syst
     hub.settle()
     approval = next(p for p in slack.posted if p.blocks and "Approve?" in p.text)
     assert approval.thread_ts == THREAD and "create_jira_issue" in approval.text
-    assert any("HELD FOR APPROVAL" in p.text or "approv" in p.text.lower() for p in posts)
+    assert any("Waiting for approval: `create_jira_issue`" in p.text for p in posts)
     assert systems.jira.issues == {}  # nothing created before a person says so
 
     button = approval.blocks[1]["elements"][0]
