@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from agents.offline import IntentRule, PlanRule
+from agents.rules import IntentRule, PlanRule
 
 _I = re.IGNORECASE
 DEFAULT_PROJECT = "OPS"

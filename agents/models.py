@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from agno.models.base import Model
+from typing import TYPE_CHECKING
 
 from agents.errors import AgentError
-from agents.offline import IntentRule, OfflineModel, PlanRule, RouteRule
+from agents.rules import IntentRule, PlanRule, RouteRule
+
+if TYPE_CHECKING:  # agno loads when the first model is built, not at hub start-up
+    from agno.models.base import Model
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ def build_model(config: ModelConfig, routes: tuple[RouteRule, ...] = (),
     provider, _, name = config.spec.partition(":")
     provider = provider.strip().lower()
     if provider == "offline":
+        from agents.offline import OfflineModel
+
         return OfflineModel(routes=routes, intents=intents, plans=plans)
     if not name:
         raise AgentError(f"SWITCHBOARD_MODEL={config.spec!r} needs a model name, e.g. openai:gpt-4o")

@@ -8,9 +8,7 @@ intent rules pick, and then answers from what the tools returned.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 from uuid import uuid4
 
@@ -19,32 +17,10 @@ from agno.models.base import Model
 from agno.models.message import Message
 from agno.models.response import ModelResponse
 
+from agents.present import humanize
+from agents.rules import IntentRule, PlanRule, RouteRule
+
 DELEGATE = "delegate_task_to_member"
-
-
-@dataclass(frozen=True)
-class IntentRule:
-    """When `pattern` matches the task and `tool` is offered, call it with `args(match)`."""
-
-    pattern: re.Pattern[str]
-    tool: str
-    args: Callable[[re.Match[str]], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class PlanRule:
-    """A task spanning members: `steps[i](match, results so far)` gives (member, task)."""
-
-    pattern: re.Pattern[str]
-    steps: tuple[Callable[[re.Match[str], list[str]], tuple[str, str]], ...]
-
-
-@dataclass(frozen=True)
-class RouteRule:
-    """The leader hands a task to `member` when `pattern` matches it."""
-
-    pattern: re.Pattern[str]
-    member: str
 
 
 class OfflineModel(Model):
@@ -138,28 +114,6 @@ def _tool_results_since_user(messages: list[Message]) -> list[str]:
         if m.role == "tool":
             out.append(m.get_content_string())
     return list(reversed(out))
-
-
-def humanize(result: str) -> str:
-    """A tool's JSON result as a few readable lines (what a model would say, minus the prose)."""
-    try:
-        data = json.loads(result)
-    except ValueError:
-        return result
-    if isinstance(data, list):
-        return "\n".join(f"• {_headline(d)}" for d in data[:20]) or "Nothing found."
-    return _headline(data) if isinstance(data, dict) else str(data)
-
-
-def _headline(d: Any) -> str:
-    if not isinstance(d, dict):
-        return str(d)
-    ident = d.get("number") or d.get("key") or d.get("name") or d.get("id") or ""
-    title = d.get("short_description") or d.get("summary") or ""
-    state = d.get("state") or d.get("status") or d.get("stage") or ""
-    parts = [f"*{ident}*" if ident else "", title, f"({state})" if state else "",
-             f"<{d['url']}>" if d.get("url") else ""]
-    return " ".join(p for p in parts if p) or json.dumps(d)[:300]
 
 
 def _usage(messages: list[Message], output: str) -> MessageMetrics:

@@ -12,7 +12,7 @@ from agno.models.base import Model
 from agno.team import Team
 from agno.team.mode import TeamMode
 
-from agents.offline import RouteRule
+from agents.rules import RouteRule
 
 
 @dataclass(frozen=True)

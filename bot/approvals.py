@@ -19,7 +19,7 @@ from sqlalchemy import DateTime, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agents.guard import Asker
-from agents.offline import humanize
+from agents.present import humanize
 from agents.tools import ToolSpec
 from bot.audit import AuditLog
 from bot.commands.registry import Command, CommandContext

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
-from simple_salesforce.api import Salesforce
-from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
 from connectors.errors import (
     AuthFailed,
@@ -27,6 +25,10 @@ from connectors.errors import (
 )
 from connectors.resilience import translate_http
 from connectors.salesforce.types import SalesforceConfig
+
+if TYPE_CHECKING:  # the vendor library (and zeep under it) loads on first use
+    from simple_salesforce.api import Salesforce
+    from simple_salesforce.exceptions import SalesforceError
 
 SYSTEM = "salesforce"
 API_VERSION = "59.0"
@@ -67,6 +69,8 @@ class ConnectorSession(requests.Session):
 
 def build_client(config: SalesforceConfig, timeout: float) -> Salesforce:
     """The vendor client; a password login talks to Salesforce right here."""
+    from simple_salesforce.api import Salesforce
+
     session = ConnectorSession(timeout, config.ca_bundle)
     if config.uses_session:
         url = str(config.url).strip()
@@ -88,6 +92,8 @@ def build_client(config: SalesforceConfig, timeout: float) -> Salesforce:
 
 def translate(exc: BaseException) -> ConnectorError:
     """Any failure from simple-salesforce or requests -> our error tree."""
+    from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
+
     if isinstance(exc, SalesforceAuthenticationFailed):
         return AuthFailed(
             SYSTEM,

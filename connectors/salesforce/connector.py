@@ -6,14 +6,15 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from datetime import date, timedelta
-from typing import Any, TypeVar, cast
-
-from simple_salesforce.api import Salesforce, SFType
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from connectors.errors import InvalidRequest, NotConfigured
 from connectors.resilience import CallObserver, Guard, ResiliencePolicy
 from connectors.salesforce.client import CREDENTIAL_VARS, SYSTEM, build_client, translate
 from connectors.salesforce.types import Account, Opportunity, QueryResult, SalesforceConfig
+
+if TYPE_CHECKING:  # the vendor library loads on first use, not at hub start-up
+    from simple_salesforce.api import Salesforce, SFType
 
 T = TypeVar("T")
 
@@ -174,7 +175,7 @@ class SalesforceConnector:
 
 def _table(sf: Salesforce, sobject: str) -> SFType:
     # ``sf.Opportunity`` is typed as bulk handler | SFType; for sObject names it is an SFType.
-    return cast(SFType, getattr(sf, sobject))
+    return cast("SFType", getattr(sf, sobject))
 
 
 def _created(sf: Salesforce, sobject: str, data: dict[str, Any]) -> str:

@@ -20,11 +20,9 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import requests
-from office365.runtime.auth.providers.acs_token_provider import ACSTokenProvider
-from office365.runtime.auth.token_response import TokenResponse
-from office365.sharepoint.client_context import ClientContext
 
 from connectors.errors import (
     AuthFailed,
@@ -36,6 +34,11 @@ from connectors.errors import (
 )
 from connectors.resilience import translate_http
 from connectors.sharepoint.types import SharePointConfig
+
+if TYPE_CHECKING:  # the vendor library loads on first use, not at hub start-up
+    from office365.runtime.auth.providers.acs_token_provider import ACSTokenProvider
+    from office365.runtime.auth.token_response import TokenResponse
+    from office365.sharepoint.client_context import ClientContext
 
 SYSTEM = "sharepoint"
 CREDENTIAL_VARS = (
@@ -66,6 +69,8 @@ class TokenSource:
                 self._expires_at = now + max(lifetime - REFRESH_MARGIN, lifetime / 2)
             remaining = self._expires_at - now
             token = self._token
+        from office365.runtime.auth.token_response import TokenResponse
+
         # expiresIn is required in practice: without it the library compares an aware
         # datetime with a naive datetime.max on the second request and raises TypeError.
         return TokenResponse(access_token=token, token_type="Bearer", expiresIn=remaining)  # noqa: S106
@@ -80,11 +85,15 @@ def token_source(config: SharePointConfig) -> TokenSource:
     if config.access_token:
         token = config.access_token
         return TokenSource(lambda: (token, STATIC_TOKEN_LIFETIME))
+    from office365.runtime.auth.providers.acs_token_provider import ACSTokenProvider
+
     provider = ACSTokenProvider(config.site_url, config.client_id, config.client_secret)
     return TokenSource(lambda: _acs_token(provider))
 
 
 def new_context(site_url: str, tokens: TokenSource) -> ClientContext:
+    from office365.sharepoint.client_context import ClientContext
+
     return ClientContext(site_url).with_access_token(tokens)
 
 

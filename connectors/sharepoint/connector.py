@@ -6,12 +6,8 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit
-
-from office365.sharepoint.client_context import ClientContext
-from office365.sharepoint.files.file import File
-from office365.sharepoint.folders.folder import Folder
 
 from connectors.errors import AuthFailed, InvalidRequest, NotConfigured, NotFound
 from connectors.resilience import CallObserver, Guard, ResiliencePolicy
@@ -31,6 +27,11 @@ from connectors.sharepoint.types import (
     ListItem,
     SharePointConfig,
 )
+
+if TYPE_CHECKING:  # the vendor library loads on first use, not at hub start-up
+    from office365.sharepoint.client_context import ClientContext
+    from office365.sharepoint.files.file import File
+    from office365.sharepoint.folders.folder import Folder
 
 T = TypeVar("T")
 
@@ -110,6 +111,20 @@ class SharePointConnector:
 
         with _not_found(f"SharePoint has no folder '{path}' to upload into."):
             return await self._call("upload_file", run, idempotent=False)
+
+    async def delete_folder(self, folder: str) -> None:
+        """Move ``folder`` and everything in it to the site's Recycle Bin (recoverable there
+        for 93 days). NotFound if there is no such folder."""
+        path = self._server_path(folder)
+        if path.count("/") <= self._site_path.count("/") + 1:
+            raise InvalidRequest(SYSTEM, f"Switchboard does not delete a whole library ('{path}').")
+
+        def run(ctx: ClientContext) -> None:
+            ctx.web.get_folder_by_server_relative_url(path).recycle()
+            ctx.execute_query()
+
+        with _not_found(f"SharePoint has no folder '{path}'."):
+            await self._call("delete_folder", run, idempotent=False)
 
     async def download_file(self, path: str) -> DownloadedFile:
         file_path = self._server_path(path)
