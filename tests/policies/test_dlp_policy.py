@@ -16,8 +16,14 @@ AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
 
 
 def request(text: str) -> Request:
-    return Request(id="r1", source=Source.SLASH, principal=Principal("U1"), text=f"ask {text}",
-                   channel="C1", route=Route(RouteKind.AGENT, "ask", "agent:ask", text))
+    return Request(
+        id="r1",
+        source=Source.SLASH,
+        principal=Principal("U1"),
+        text=f"ask {text}",
+        channel="C1",
+        route=Route(RouteKind.AGENT, "ask", "agent:ask", text),
+    )
 
 
 @pytest.fixture
