@@ -27,14 +27,15 @@ class ActivePolicy:
     source: str  # the path, or "built-in defaults"
 
     @classmethod
-    def of(cls, file: PolicyFile, source: str) -> ActivePolicy:
-        return cls(file=file, rbac=Rbac(file), dlp=DlpScanner(file.dlp), source=source)
+    def of(cls, file: PolicyFile, source: str, digest_key: bytes | None = None) -> ActivePolicy:
+        return cls(file=file, rbac=Rbac(file), dlp=DlpScanner(file.dlp, digest_key=digest_key),
+                   source=source)
 
 
 class PolicyStore:
     def __init__(self, path: str | None) -> None:
         self._path = Path(path) if path else None
-        self._mtime: float | None = None
+        self._mtime: tuple[int, int, int] | None = None  # (mtime_ns, size, inode)
         self._active = ActivePolicy.of(PolicyFile(), "built-in defaults")
         self.last_error: str | None = None
 
@@ -64,9 +65,12 @@ class PolicyStore:
         log.info("policy file reloaded from %s", self._path)
         return True
 
-    def _stat(self) -> float | None:
+    def _stat(self) -> tuple[int, int, int] | None:
+        # Size and inode too: two writes inside one timestamp tick (coarse filesystem clocks)
+        # or an atomic rename that keeps the mtime must still count as a change.
         assert self._path is not None
         try:
-            return os.stat(self._path).st_mtime_ns / 1e9
+            st = os.stat(self._path)
         except OSError:
             return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)

@@ -102,6 +102,15 @@ class DlpScanner:
                                         c.detail, action))  # fmt: skip
         return ScanResult(tuple(findings), _strongest(findings), _redact(text, findings))
 
+    def fingerprint(self, text: str, channel: str | None = None) -> str:
+        """For audit rows and logs: each acted-on value becomes its kind and digest.
+
+        The same value always gets the same digest, so an operator can tell that
+        two rows carried the same card without the card being stored.
+        """
+        result = self.scan(text, channel)
+        return _redact(text, result.findings, digests=True) if result.findings else text
+
     def scan_value(self, value: object, channel: str | None = None) -> tuple[object, ScanResult]:
         """Scan every string (and long integer) in a str/dict/list/tuple structure.
 
@@ -190,11 +199,12 @@ def _strongest(findings: Iterable[Finding]) -> Action:
     return best
 
 
-def _redact(text: str, findings: Iterable[Finding]) -> str:
+def _redact(text: str, findings: Iterable[Finding], *, digests: bool = False) -> str:
     parts: list[str] = []
     pos = 0
     for f in findings:  # sorted by start, non-overlapping
-        parts += (text[pos : f.start], f"[REDACTED:{f.kind}]")
+        label = f"[REDACTED:{f.kind}:{f.digest}]" if digests else f"[REDACTED:{f.kind}]"
+        parts += (text[pos : f.start], label)
         pos = f.end
     if not parts:
         return text

@@ -95,3 +95,14 @@ def test_log_records_are_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
         restore_log_records()
     assert CARD not in caplog.text
     assert "[REDACTED:payment_card]" in caplog.text
+
+
+def test_fingerprints_name_the_kind_and_a_stable_keyed_digest() -> None:
+    keyed = DlpScanner(DlpConfig(), digest_key=b"deployment-key")
+    first = keyed.fingerprint(f"card {CARD}")
+    again = keyed.fingerprint(f"same card {CARD.replace(' ', '-')}")
+    assert CARD not in first and first.startswith("card [REDACTED:payment_card:")
+    assert first.split("card ", 1)[1] == again.split("card ", 1)[1]  # same value, same digest
+    other_key = DlpScanner(DlpConfig(), digest_key=b"another").fingerprint(f"card {CARD}")
+    assert other_key != first
+    assert keyed.fingerprint("nothing to see") == "nothing to see"
