@@ -33,10 +33,11 @@ class ActivePolicy:
 
 
 class PolicyStore:
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str | None, digest_key: bytes | None = None) -> None:
         self._path = Path(path) if path else None
+        self._digest_key = digest_key  # keyed DLP digests cannot be reversed by brute force
         self._mtime: tuple[int, int, int] | None = None  # (mtime_ns, size, inode)
-        self._active = ActivePolicy.of(PolicyFile(), "built-in defaults")
+        self._active = ActivePolicy.of(PolicyFile(), "built-in defaults", digest_key)
         self.last_error: str | None = None
 
     @property
@@ -47,7 +48,8 @@ class PolicyStore:
         """First load: an invalid file is fatal (raises PolicyFileError)."""
         if self._path is not None:
             self._mtime = self._stat()
-            self._active = ActivePolicy.of(load_policy_file(self._path), str(self._path))
+            self._active = ActivePolicy.of(load_policy_file(self._path), str(self._path),
+                                           self._digest_key)
         return self._active
 
     def refresh(self) -> bool:
@@ -56,7 +58,8 @@ class PolicyStore:
             return False
         self._mtime = self._stat()
         try:
-            self._active = ActivePolicy.of(load_policy_file(self._path), str(self._path))
+            self._active = ActivePolicy.of(load_policy_file(self._path), str(self._path),
+                                           self._digest_key)
         except PolicyFileError as e:
             self.last_error = str(e)
             log.error("policy file rejected, keeping the last good policy: %s", e)

@@ -20,7 +20,7 @@ def test_card_in_a_question_is_refused_and_never_stored_raw(slack: FakeSlack, sq
     assert "payment card" in reply.text and CARD not in reply.text
     assert all(CARD not in f"{r.detail} {r.rule}" for r in rows)
     assert ("dlp", "deny", "in:payment_card") in [(r.policy, r.decision, r.rule) for r in rows]
-    assert "[REDACTED:payment_card]" in rows[0].detail  # the received row, scrubbed
+    assert "[REDACTED:payment_card:" in rows[0].detail  # the received row: type and digest
 
 
 def test_phone_number_reaches_the_agent_redacted(slack: FakeSlack, sqlite_url: str,
