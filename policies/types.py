@@ -22,6 +22,7 @@ class Source(StrEnum):
     ACTION = "action"  # a button click
     WEBHOOK = "webhook"
     SCHEDULE = "schedule"
+    WORKFLOW = "workflow"  # work a workflow does on someone's behalf (the kickoff's analysis)
 
 
 class RouteKind(StrEnum):

@@ -24,8 +24,10 @@ from connectors.resilience import CallObserver, Guard, ResiliencePolicy
 from connectors.servicenow.fields import (
     EMAIL,
     FIELD_NAME,
+    JOURNAL_TEXT,
     STATE_RESOLVED,
     check_number,
+    count_by,
     display,
     new_incident,
     to_int,
@@ -134,9 +136,27 @@ class ServiceNowConnector:
         payload = {"state": STATE_RESOLVED, "close_code": close_code, "close_notes": close_notes}
         return await self._patch_incident("resolve_incident", number, payload)
 
+    async def open_incidents_by_priority(self) -> dict[int, int]:
+        """Open incidents (active, not resolved) counted per priority, 1 (critical) .. 5 (planning).
+
+        One Aggregate API call (``/api/now/stats/incident``, grouped by priority), however
+        many incidents there are; an incident without a priority counts under 0.
+        """
+
+        def fetch() -> list[Any]:
+            stats = self._snow().resource(api_path="/stats/incident", timeout=self.policy.timeout)
+            stats.parameters.add_custom({"sysparm_count": "true", "sysparm_group_by": "priority"})
+            return list(stats.get(query=f"active=true^state!={STATE_RESOLVED}").all())
+
+        groups = await self._call("open_incidents_by_priority", fetch, idempotent=True)
+        return count_by(groups, "priority")
+
     # -- requested items, users ------------------------------------------------------------
     async def get_request_item(self, number: str) -> RequestItem:
         record = await self._read_one("get_request_item", "sc_req_item", check_number(number))
+        return self._request_item(record)
+
+    def _request_item(self, record: Mapping[str, Any]) -> RequestItem:
         return RequestItem(
             number=value(record, "number"),
             sys_id=value(record, "sys_id"),
@@ -148,7 +168,44 @@ class ServiceNowConnector:
             requested_for=display(record, "requested_for") or None,
             opened_at=utc(value(record, "opened_at")),
             url=self._link("sc_req_item", value(record, "sys_id")),
+            state_code=value(record, "state"),
         )
+
+    async def update_request_item(
+        self, number: str, fields: Mapping[str, str], work_note: str | None = None
+    ) -> RequestItem:
+        """Change fields of a requested item (``state``, ``stage`` ...) and/or add a work note,
+        in one PATCH so the note and the change land together or not at all."""
+        bad = {name: "is not a ServiceNow field name" for name in fields if not FIELD_NAME.match(name)}
+        payload = dict(fields)
+        if work_note is not None and work_note.strip():
+            payload["work_notes"] = work_note
+        if bad or not payload:
+            raise InvalidRequest(
+                SYSTEM, describe_field_errors(SYSTEM, bad) if bad else "Nothing to update.", bad
+            )
+        found = await self._read_one("find_request_item", "sc_req_item", check_number(number))
+        record = await self._write("update_request_item", "sc_req_item", value(found, "sys_id"), payload)
+        return self._request_item(record)
+
+    async def find_work_notes(self, number: str, containing: str) -> list[str]:
+        """Work notes on an incident or requested item that contain ``containing`` (a marker
+        such as an idempotency key: letters, digits, ``-`` and ``_`` only), newest first.
+
+        Work notes live in the journal (``sys_journal_field``), not on the record itself."""
+        if not JOURNAL_TEXT.match(containing):
+            raise InvalidRequest(
+                SYSTEM, f"{containing!r} cannot be searched for in work notes.", {"containing": containing}
+            )
+        number = check_number(number)
+        table = "incident" if number.startswith("INC") else "sc_req_item"
+        found = await self._read_one("find_record", table, number)
+        query = (
+            f"element_id={value(found, 'sys_id')}^element=work_notes^valueLIKE{containing}"
+            "^ORDERBYDESCsys_created_on"
+        )
+        records = await self._query("find_work_notes", "sys_journal_field", query, limit=50)
+        return [value(r, "value") for r in records]
 
     async def find_user_by_email(self, email: str) -> User | None:
         if not EMAIL.match(email.strip()):
@@ -191,9 +248,11 @@ class ServiceNowConnector:
             raise NotFound(SYSTEM, f"ServiceNow has no {what} {number}.")
         return dict(records[0])
 
-    async def _query(self, operation: str, table: str, query: dict[str, str]) -> list[Any]:
+    async def _query(
+        self, operation: str, table: str, query: dict[str, str] | str, limit: int = 1
+    ) -> list[Any]:
         def fetch() -> list[Any]:
-            return list(self._table(table).get(query=query, limit=1).all())
+            return list(self._table(table).get(query=query, limit=limit).all())
 
         return await self._call(operation, fetch, idempotent=True)
 

@@ -23,6 +23,7 @@ STATE_RESOLVED = "6"  # incident.state choice value for "Resolved"
 NUMBER = re.compile(r"^[A-Z]{2,8}[0-9]{4,12}$")
 EMAIL = re.compile(r"^[^@\s^=]+@[^@\s^=]+\.[^@\s^=]+$")
 FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,79}$")
+JOURNAL_TEXT = re.compile(r"^[A-Za-z0-9_-]{4,80}$")  # safe inside an encoded query (no ^ or =)
 _MANDATORY = re.compile(r"mandatory:\s*(?P<fields>[^\n]+)", re.IGNORECASE)
 
 
@@ -78,6 +79,17 @@ def display(record: Mapping[str, Any], name: str) -> str:
 
 def to_int(text: str) -> int | None:
     return int(text) if text.isdigit() else None
+
+
+def count_by(groups: list[Any], field: str) -> dict[int, int]:
+    """Aggregate API groups ``{"stats": {"count": "3"}, "groupby_fields": [{"field", "value"}]}``
+    -> ``{value: count}``; a group with no (numeric) value counts under 0."""
+    counts: dict[int, int] = {}
+    for group in groups:
+        fields = {str(f.get("field")): str(f.get("value") or "") for f in group.get("groupby_fields") or []}
+        key = to_int(fields.get(field, "")) or 0
+        counts[key] = counts.get(key, 0) + int((group.get("stats") or {}).get("count") or 0)
+    return counts
 
 
 def utc(text: str) -> datetime | None:

@@ -210,6 +210,39 @@ async def test_resolve_needs_close_notes(snow: FakeServiceNow, desk: ServiceNowC
     assert snow.server.requests == []
 
 
+async def test_open_incidents_by_priority_is_one_aggregate_call(
+    snow: FakeServiceNow, desk: ServiceNowConnector
+) -> None:
+    # the seeded incident is P4 (impact 3, urgency 2); add P1 x2, a P3, and some not open
+    for impact, urgency in (("1", "1"), ("1", "1"), ("2", "2")):
+        snow.insert("incident", short_description="open", impact=impact, urgency=urgency)
+    snow.insert("incident", short_description="resolved", impact="1", urgency="1", state="6",
+                close_code="Solved", close_notes="done")  # fmt: skip
+    snow.insert("incident", short_description="closed", impact="1", urgency="1", state="7")
+    assert await desk.open_incidents_by_priority() == {1: 2, 3: 1, 4: 1}
+    (call,) = snow.calls("GET", r"/api/now/stats/incident")
+    assert call.query["sysparm_query"] == ["active=true^state!=6"]
+    assert call.query["sysparm_count"] == ["true"]
+    assert call.query["sysparm_group_by"] == ["priority"]
+    assert snow.calls("GET", INCIDENTS) == []  # no record is listed, however many there are
+
+
+async def test_open_incidents_by_priority_when_none_are_open(snow: FakeServiceNow) -> None:
+    snow.reset()
+    assert await make(snow.url)[0].open_incidents_by_priority() == {}
+
+
+async def test_open_incidents_by_priority_retries_and_reports(snow: FakeServiceNow) -> None:
+    desk, seen = make(snow.url)
+    snow.fail_next("GET", r"/api/now/stats/incident", snow_error(503, "Busy"))
+    assert await desk.open_incidents_by_priority() == {4: 1}
+    for _ in range(3):
+        snow.fail_next("GET", r"/api/now/stats/incident", snow_error(500, "Internal error"))
+    with pytest.raises(Unavailable):
+        await desk.open_incidents_by_priority()
+    assert [s[:3] for s in seen][-1] == ("servicenow", "open_incidents_by_priority", "Unavailable")
+
+
 async def test_get_request_item(snow: FakeServiceNow, desk: ServiceNowConnector) -> None:
     ritm = await desk.get_request_item("RITM0010002")
     assert (ritm.number, ritm.short_description) == ("RITM0010002", "Laptop for new hire")
@@ -445,3 +478,52 @@ async def test_breaker_opens_and_recovers(snow: FakeServiceNow) -> None:
     await asyncio.sleep(0.55)
     assert (await desk.get_incident("INC0010001")).number == "INC0010001"
     assert desk.health() == "healthy"
+
+
+# -- requested items and work notes (the kickoff workflow's operations) ----------------------
+
+
+async def test_update_request_item_changes_state_and_adds_a_note_in_one_patch(
+    snow: FakeServiceNow, desk: ServiceNowConnector
+) -> None:
+    ritm = snow.record("sc_req_item", short_description="Laptop for new hire")
+    assert ritm is not None
+    before = await desk.get_request_item(ritm["number"])
+    assert before.state_code == "1"
+
+    updated = await desk.update_request_item(ritm["number"], {"state": "2"}, "Kicked off sbk0001")
+
+    assert (updated.state, updated.state_code) == ("Work in Progress", "2")
+    (patch,) = snow.calls("PATCH", TABLE.replace(r"(?P<table>\w+)", "sc_req_item") + r"/[0-9a-f]{32}")
+    assert patch.json() == {"state": "2", "work_notes": "Kicked off sbk0001"}
+    assert snow.work_notes[ritm["sys_id"]] == ["Kicked off sbk0001"]
+
+
+async def test_update_request_item_refuses_odd_fields_and_empty_updates(
+    snow: FakeServiceNow, desk: ServiceNowConnector
+) -> None:
+    with pytest.raises(InvalidRequest, match="Nothing to update"):
+        await desk.update_request_item("RITM0010001", {})
+    with pytest.raises(InvalidRequest, match="state=1"):
+        await desk.update_request_item("RITM0010001", {"state=1^x": "2"})
+    assert not snow.calls("PATCH")
+
+
+async def test_find_work_notes_reads_the_journal(snow: FakeServiceNow, desk: ServiceNowConnector) -> None:
+    inc = snow.record("incident", short_description="Email is down")
+    assert inc is not None
+    await desk.add_work_note(inc["number"], "Linked OPS-7 (sbkabc123)")
+    await desk.add_work_note(inc["number"], "Unrelated")
+
+    assert await desk.find_work_notes(inc["number"], "sbkabc123") == ["Linked OPS-7 (sbkabc123)"]
+    assert await desk.find_work_notes(inc["number"], "sbkzzz999") == []
+    query = snow.calls("GET", TABLE.replace(r"(?P<table>\w+)", "sys_journal_field"))[-1].query
+    assert query["sysparm_query"][0].startswith(f"element_id={inc['sys_id']}^element=work_notes^")
+
+
+async def test_find_work_notes_refuses_query_operators(
+    snow: FakeServiceNow, desk: ServiceNowConnector
+) -> None:
+    with pytest.raises(InvalidRequest):
+        await desk.find_work_notes("INC0010001", "x^ORactive=true")
+    assert not snow.calls("GET")

@@ -363,3 +363,25 @@ async def test_breaker_opens_then_closes_after_recovery(fake: FakeSharePoint) ->
         "sharepoint download_file CircuitOpen",
         "sharepoint list_folder ok",
     ]
+
+
+async def test_delete_folder_sends_it_to_the_recycle_bin(
+    fake: FakeSharePoint, sp: SharePointConnector
+) -> None:
+    fake.add_folder("Shared Documents/Projects")
+    fake.add_folder("Shared Documents/Projects/Apollo")
+    fake.add_file("Shared Documents/Projects/Apollo/brief.md", b"# Apollo")
+
+    await sp.delete_folder("Shared Documents/Projects/Apollo")
+
+    assert fake.recycled == ["/sites/team/Shared Documents/Projects/Apollo"]
+    assert "/sites/team/Shared Documents/Projects" in fake.folders
+    assert not any("Apollo" in p for p in [*fake.folders, *fake.files])
+    with pytest.raises(NotFound, match="Apollo"):
+        await sp.delete_folder("Shared Documents/Projects/Apollo")
+
+
+async def test_delete_folder_refuses_a_whole_library(fake: FakeSharePoint, sp: SharePointConnector) -> None:
+    with pytest.raises(InvalidRequest, match="whole library"):
+        await sp.delete_folder("Shared Documents")
+    assert "/sites/team/Shared Documents" in fake.folders

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import re
 import ssl
 import uuid
 from datetime import UTC, datetime
@@ -23,6 +24,8 @@ from tests.fakes.server import FakeServer, Recorded, Response
 
 TABLE = r"/api/now/table/(?P<table>\w+)"
 RECORD = TABLE + r"/(?P<sys_id>[0-9a-f]{32})"
+STATS = r"/api/now/stats/(?P<table>\w+)"  # the Aggregate API
+INACTIVE_STATES = {"7", "8"}  # Closed, Canceled: the platform clears `active`
 
 CHOICES: dict[str, dict[str, str]] = {
     "state": {"1": "New", "2": "In Progress", "3": "On Hold", "6": "Resolved", "7": "Closed",
@@ -120,6 +123,7 @@ class FakeServiceNow:
             record.setdefault("impact", "3")
             record.setdefault("urgency", "3")
             record["priority"] = _priority(record)
+            record.setdefault("active", _active(record))
         self.tables.setdefault(table, []).append(record)
         return record
 
@@ -136,6 +140,7 @@ class FakeServiceNow:
         srv.route("PATCH", RECORD)(self._guarded(self._update))
         srv.route("PUT", RECORD)(self._guarded(self._update))
         srv.route("DELETE", RECORD)(self._guarded(self._delete))
+        srv.route("GET", STATS)(self._guarded(self._stats))
 
     def _guarded(self, handler: Any) -> Any:
         def check(req: Recorded, match: Any) -> Response:
@@ -171,7 +176,7 @@ class FakeServiceNow:
             return violation
         row = self.insert(table, **fields)
         if notes:
-            self.work_notes.setdefault(row["sys_id"], []).append(notes)
+            self._journal(table, row["sys_id"], notes)
         return Response(201, {"result": self._render(req, table, row)})
 
     def _update(self, req: Recorded, table: str, sys_id: str | None) -> Response:
@@ -186,9 +191,37 @@ class FakeServiceNow:
         row.update(fields)
         if table == "incident":
             row["priority"] = _priority(row)
+            row["active"] = fields.get("active") or _active(row)
         if notes:
-            self.work_notes.setdefault(row["sys_id"], []).append(notes)
+            self._journal(table, row["sys_id"], notes)
         return Response(200, {"result": self._render(req, table, row)})
+
+    def _journal(self, table: str, sys_id: str, notes: str) -> None:
+        """Work notes go to the journal (``sys_journal_field``), as on the platform."""
+        self.work_notes.setdefault(sys_id, []).append(notes)
+        self.tables.setdefault("sys_journal_field", []).append({
+            "sys_id": uuid.uuid4().hex, "element": "work_notes", "element_id": sys_id,
+            "name": table, "value": notes,
+            "sys_created_on": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        })  # fmt: skip
+
+    def _stats(self, req: Recorded, table: str, _: str | None) -> Response:
+        """``sysparm_count=true`` with optional ``sysparm_group_by=a,b``: one result per group
+        (``stats.count`` as a string, ``groupby_fields`` raw values), else one object."""
+        query = _parse_query(_param(req, "sysparm_query"))
+        rows = [r for r in self.tables.get(table, []) if _matches(r, query)]
+        group_by = [f for f in (_param(req, "sysparm_group_by") or "").split(",") if f]
+        if not group_by:
+            return Response(200, {"result": {"stats": {"count": str(len(rows))}}})
+        groups: dict[tuple[str, ...], int] = {}
+        for row in rows:
+            key = tuple(row.get(f, "") for f in group_by)
+            groups[key] = groups.get(key, 0) + 1
+        return Response(200, {"result": [
+            {"stats": {"count": str(n)},
+             "groupby_fields": [{"field": f, "value": v} for f, v in zip(group_by, key, strict=True)]}
+            for key, n in sorted(groups.items())
+        ]})  # fmt: skip
 
     def _delete(self, req: Recorded, table: str, sys_id: str | None) -> Response:
         row = self.record(table, sys_id=sys_id or "")
@@ -247,6 +280,10 @@ def _priority(row: dict[str, str]) -> str:
     return str(min(5, int(row.get("impact", "3")) + int(row.get("urgency", "3")) - 1))
 
 
+def _active(row: dict[str, str]) -> str:
+    return "false" if row.get("state") in INACTIVE_STATES else "true"
+
+
 def _no_record() -> Response:
     return snow_error(404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
 
@@ -257,14 +294,26 @@ def _param(req: Recorded, name: str) -> str | None:
 
 
 def _parse_query(query: str | None) -> dict[str, str]:
-    """``a=1^b=2^ORDERBYnumber`` -> ``{"a": "1", "b": "2"}`` (equality is all the fake knows)."""
+    """``a=1^bLIKEx^c!=2^ORDERBYnumber`` -> ``{"a": "1", "bLIKE": "x", "c!=": "2"}`` (equality,
+    inequality and LIKE, which is "contains", are all the fake knows)."""
     clauses: dict[str, str] = {}
     for clause in (query or "").split("^"):
-        if "=" in clause and not clause.startswith("ORDERBY"):
+        like = re.match(r"^([a-z_][a-z0-9_]*)LIKE(.*)$", clause)
+        if like:
+            clauses[f"{like[1]}LIKE"] = like[2]
+        elif "!=" in clause:
+            field, value = clause.split("!=", 1)
+            clauses[f"{field}!="] = value
+        elif "=" in clause and not clause.startswith("ORDERBY"):
             field, value = clause.split("=", 1)
             clauses[field] = value
     return clauses
 
 
 def _matches(row: dict[str, str], query: dict[str, str]) -> bool:
-    return all(row.get(field, "") == value for field, value in query.items())
+    return all(
+        value in row.get(field.removesuffix("LIKE"), "") if field.endswith("LIKE")
+        else row.get(field.removesuffix("!="), "") != value if field.endswith("!=")
+        else row.get(field, "") == value
+        for field, value in query.items()
+    )

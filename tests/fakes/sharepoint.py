@@ -70,6 +70,7 @@ class FakeSharePoint:
         self.folders: dict[str, str] = {}  # server-relative path -> TimeLastModified
         self.files: dict[str, tuple[bytes, str]] = {}  # server-relative path -> (content, modified)
         self.lists: dict[str, SpList] = {}
+        self.recycled: list[str] = []  # server-relative paths of folders sent to the Recycle Bin
         self.add_folder("Shared Documents")
         self.add_list("Tasks", {"Title", "Status", "Priority"})
         self._routes()
@@ -132,6 +133,7 @@ class FakeSharePoint:
             ("POST", rf"{folder}/Files/add\((.*)\)", self._upload),
             ("POST", rf"{api}/web/RootFolder/Folders/Add\({LIT}\)", self._add_root),
             ("POST", rf"{folder}/Folders/Add\({LIT}\)", self._add_folder),
+            ("POST", rf"{folder}/Recycle", self._recycle_folder),
             ("GET", rf"{api}/web/getFileByServerRelativeUrl\({LIT}\)/\$value", self._download),
             ("GET", lst, self._list),
             ("POST", rf"{lst}/items", self._add_item),
@@ -220,6 +222,18 @@ class FakeSharePoint:
         # Folders.Add on an existing folder answers that folder, as SharePoint does.
         path = self.add_folder(f"{parent}/{_literal(m.group(2))}")
         return Response(200, {"d": self._folder_json(path)})
+
+    def _recycle_folder(self, rec: Recorded, m: re.Match[str]) -> Response:
+        """Folder.Recycle: the folder and everything below it go to the Recycle Bin."""
+        path = self._resolve(m.group(1))
+        if path not in self.folders:
+            return self._missing_folder(path)
+        for doomed in [p for p in self.folders if p == path or p.startswith(path + "/")]:
+            del self.folders[doomed]
+        for doomed in [p for p in self.files if p.startswith(path + "/")]:
+            del self.files[doomed]
+        self.recycled.append(path)
+        return Response(200, {"d": {"Recycle": str(uuid.uuid4())}})
 
     def _upload(self, rec: Recorded, m: re.Match[str]) -> Response:
         folder = self._resolve(m.group(1))
