@@ -24,9 +24,10 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -39,6 +40,7 @@ from policies.policy_file import LimitSet, PolicyFile
 from policies.store import PolicyStore
 from policies.types import Decision, Reply, Request, RouteKind
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 Budget = Literal["commands", "agent"]
@@ -138,7 +140,7 @@ class RateLimitPolicy:
             lim, s = max(blocked, key=lambda pair: pair[1].reset_time)
             return self._deny(lim, s.reset_time)
         limiter = self._get_limiter()
-        hits = await asyncio.gather(*(limiter.hit(lim.item, *lim.ids) for lim in limits))
+        hits = await self._each([limiter.hit(lim.item, *lim.ids) for lim in limits])
         for lim, ok in zip(limits, hits, strict=True):
             # Another replica took the last slot between our test and our hit. The hit is
             # atomic, so the count stays exact; the other scopes hit just now stay spent.
@@ -156,8 +158,15 @@ class RateLimitPolicy:
 
     async def _stats(self, limits: list[Limit]) -> list[WindowStats]:
         limiter = self._get_limiter()
-        return list(await asyncio.gather(
-            *(limiter.get_window_stats(lim.item, *lim.ids) for lim in limits)))
+        return await self._each(
+            [limiter.get_window_stats(lim.item, *lim.ids) for lim in limits])
+
+    async def _each(self, calls: list[Awaitable[T]]) -> list[T]:
+        """Redis: overlap the round trips. In memory: one after another, which is ~10x cheaper
+        than scheduling tasks for calls that never wait (measured in bench_policies.py)."""
+        if self._uri is not None:
+            return list(await asyncio.gather(*calls))
+        return [await call for call in calls]
 
     def _get_limiter(self) -> MovingWindowRateLimiter:
         # Built on first use, inside the event loop: no connection or task at construction.

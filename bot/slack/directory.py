@@ -13,6 +13,7 @@ from policies.types import Principal
 
 log = logging.getLogger(__name__)
 TTL = 600.0
+RETRY_GROUPS = 30.0  # after a failed usergroups.list: soon, not in ten minutes
 
 
 class Directory:
@@ -43,13 +44,18 @@ class Directory:
 
     async def _groups_of(self, user_id: str) -> frozenset[str]:
         if self._groups is None or self._groups[0] < time.monotonic():
-            self._groups = (time.monotonic() + TTL, await self._load_groups())
+            loaded = await self._load_groups()
+            if loaded is not None:
+                self._groups = (time.monotonic() + TTL, loaded)
+            else:  # keep what we knew (if anything) rather than drop everyone's group roles
+                self._groups = (time.monotonic() + RETRY_GROUPS,
+                                self._groups[1] if self._groups else {})
         return frozenset(h for h, users in self._groups[1].items() if user_id in users)
 
-    async def _load_groups(self) -> dict[str, frozenset[str]]:
+    async def _load_groups(self) -> dict[str, frozenset[str]] | None:
         try:
             groups = (await self._client.usergroups_list(include_users=True))["usergroups"]
+            return {g["handle"]: frozenset(g.get("users") or []) for g in groups}
         except (SlackApiError, KeyError, TypeError):
-            log.warning("usergroups.list failed; group-based roles are unavailable for now")
-            return {}
-        return {g["handle"]: frozenset(g.get("users") or []) for g in groups}
+            log.warning("usergroups.list failed; group-based roles use the last known groups")
+            return None
