@@ -38,6 +38,8 @@ class DlpPolicy:
         if found.findings and found.action == "redact":
             self._record(request, Decision("dlp", "redact", f"in:{_kinds(found)}", found.summary()))
             request = _redacted(request, scanner, found)
+        else:
+            self._record(request, Decision("dlp", "allow", "in:clean"))
         reply = await call_next(request)
         return self._outbound(request, reply, scanner)
 

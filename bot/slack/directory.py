@@ -36,8 +36,9 @@ class Directory:
             user = (await self._client.users_info(user=user_id))["user"]
             profile = user.get("profile", {})
             email, name = profile.get("email"), user.get("real_name") or user.get("name", "")
-        except (SlackApiError, KeyError, TypeError):
+        except Exception:  # Slack down or odd: roles by user id still work without the email
             log.warning("users.info failed for %s; going on without email", user_id)
+            self._users[user_id] = (time.monotonic() + RETRY_GROUPS, None, "")
             return None, ""
         self._users[user_id] = (time.monotonic() + TTL, email, name)
         return email, name

@@ -243,7 +243,8 @@ def test_each_policys_decisions_are_audited_and_counted(slack: FakeSlack, databa
 
         rid, _ = chat.say("help")
         assert chat.decisions(rid) == [("rbac", "allow", "always-allowed"),
-                                       ("rate_limit", "allow", "person:commands 1/minute")]
+                                       ("rate_limit", "allow", "person:commands 1/minute"),
+                                       ("dlp", "allow", "in:clean")]
         rid, reply = chat.say("help")
         assert "Slow down" in reply.text
         assert chat.decisions(rid) == [("rbac", "allow", "always-allowed"),
@@ -262,7 +263,7 @@ def test_each_policys_decisions_are_audited_and_counted(slack: FakeSlack, databa
         assert decision_counts(hub) == {
             ("rbac", "allow"): 4, ("rbac", "deny"): 1,
             ("rate_limit", "allow"): 3, ("rate_limit", "deny"): 1,
-            ("dlp", "deny"): 1, ("dlp", "redact"): 1,
+            ("dlp", "allow"): 1, ("dlp", "deny"): 1, ("dlp", "redact"): 1,
         }
         rows = hub.run(hub.runtime.audit.recent(200))
         blocked = [r for r in rows if r.rule == "in:payment_card"]
