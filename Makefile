@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)          ## set up, then run the offline end-to-end demo
 	$(BIN)/switchboard demo
 
-test: $(STAMP) lint     ## set up, then run every test (SQLite, PostgreSQL, Redis)
+test: $(STAMP) lint typecheck  ## set up, then run every test (SQLite, PostgreSQL, Redis)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

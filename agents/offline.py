@@ -45,7 +45,7 @@ class OfflineModel(Model):
                       **_: Any) -> Iterator[ModelResponse]:
         yield self._respond(messages, tools or [])
 
-    async def ainvoke_stream(  # type: ignore[override]
+    async def ainvoke_stream(
         self, messages: list[Message], tools: list[dict[str, Any]] | None = None, **_: Any
     ) -> AsyncIterator[ModelResponse]:
         yield self._respond(messages, tools or [])

@@ -112,7 +112,8 @@ class AgentService:
 
         from agents.models import build_model
 
-        models = [build_model(replace(self._config, spec=s)) for s in self._fallbacks]
+        models: list[Model | str] = [build_model(replace(self._config, spec=s))
+                                     for s in self._fallbacks]
         return FallbackConfig(on_error=models, on_rate_limit=models)
 
 

@@ -56,7 +56,7 @@ def route_rules() -> tuple[RouteRule, ...]:
 def build_ops_team(model: ModelFactory, tools: Mapping[str, Sequence[Any]], mode: TeamMode,
                    **team_options: Any) -> Team:
     """`tools` maps a member id to its (already fenced) tools."""
-    members = [
+    members: list[Agent | Team] = [
         Agent(id=m.id, name=m.name, role=m.role, model=model(m.id),
               tools=list(tools.get(m.id, ())),
               instructions=["Answer in short Slack-friendly sentences with links.",

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, String, Text, select, update
+from sqlalchemy import DateTime, String, Text, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agents.guard import Asker
@@ -28,11 +28,11 @@ from bot.storage.db import Database
 from bot.storage.models import Base
 from connectors.errors import ConnectorError
 from policies.chain import DecisionSink
+from policies.rbac import APPROVAL
 from policies.types import Decision, Principal, Reply
 
 log = logging.getLogger(__name__)
 EXPIRES = timedelta(days=1)
-DECIDE = "approval:respond"  # open to all: the handler decides who may, and audits it
 
 
 class PendingAction(Base):
@@ -67,7 +67,7 @@ class Approvals:
         pending_id = uuid.uuid4().hex[:12]
         who = asker.principal
         async with self._db.write() as conn:
-            await conn.execute(PendingAction.__table__.insert().values(
+            await conn.execute(insert(PendingAction).values(
                 id=pending_id, tool=spec.name, action=spec.action, args=json.dumps(args),
                 requester=json.dumps({"user_id": who.user_id, "team_id": who.team_id,
                                       "email": who.email, "groups": sorted(who.groups)}),
@@ -82,8 +82,8 @@ class Approvals:
                 f"approver clicks Approve on the request above (ref {pending_id}).")
 
     def commands(self) -> list[Command]:
-        return [Command("button:approve", DECIDE, "", "", self._approve, group="hidden"),
-                Command("button:deny", DECIDE, "", "", self._deny, group="hidden")]
+        return [Command("button:approve", APPROVAL, "", "", self._approve, group="hidden"),
+                Command("button:deny", APPROVAL, "", "", self._deny, group="hidden")]
 
     async def _approve(self, ctx: CommandContext) -> Reply:
         row = await self._decidable(ctx)

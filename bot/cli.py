@@ -1,4 +1,4 @@
-"""`switchboard …`: serve, demo, db upgrade, policy check."""
+"""`switchboard …`: serve, demo, db upgrade, digest run, policy check."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.settings import Settings
 
@@ -21,7 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # pydantic lists every bad variable
         print(f"switchboard: invalid settings: {e}", file=sys.stderr)
         return 2
-    _configure_logging(settings.hub.log_level, quiet=args.run is _demo)
+    _configure_logging(settings.hub.log_level, quiet=args.run in (_demo, _digest_run))
     return int(args.run(settings, args) or 0)
 
 
@@ -46,6 +47,15 @@ def _parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(metavar="ACTION")
     db.add_parser("upgrade", help="apply migrations").set_defaults(run=_db_upgrade)
+
+    digest = sub.add_parser("digest", help="channel digests").add_subparsers(metavar="ACTION")
+    run = digest.add_parser("run", help="build one digest; print it (--dry-run) or post it")
+    run.add_argument("--channel", required=True, help="Slack channel id, e.g. C0123ABCD")
+    run.add_argument("--sections", nargs="*", default=[], metavar="SECTION",
+                     help="incidents jira workflows denials spend (default: all)")
+    run.add_argument("--dry-run", action="store_true", help="print to the terminal, post nothing")
+    run.add_argument("--chart", type=Path, help="also write the spend chart (PNG) here")
+    run.set_defaults(run=_digest_run)
 
     policy = sub.add_parser("policy", help="policy file tools").add_subparsers(metavar="ACTION")
     check = policy.add_parser("check", help="validate the policy file; explain one decision")
@@ -82,6 +92,19 @@ def _db_upgrade(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _digest_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.digest.cli import run_digest
+    from bot.digest.model import SECTIONS
+
+    unknown = [s for s in args.sections if s not in SECTIONS]
+    if unknown:
+        print(f"switchboard: unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}",
+              file=sys.stderr)
+        return 2
+    return run_digest(settings, args.channel, args.sections, dry_run=args.dry_run,
+                      chart=args.chart)
+
+
 def _policy_check(settings: Settings, args: argparse.Namespace) -> int:
     from policies.errors import PolicyFileError
     from policies.store import PolicyStore
@@ -95,7 +118,7 @@ def _policy_check(settings: Settings, args: argparse.Namespace) -> int:
     print(f"policy: {active.source} ({len(active.file.roles)} roles) is valid")
     if not args.user or not args.action:
         return 0
-    who = Principal(user_id=args.user, email=args.email, groups=frozenset(args.group))
+    who = Principal(user_id=args.user, email=args.email, groups=frozenset(g.lstrip("@") for g in args.group))
     verdict = active.rbac.check(who, args.action, args.channel)
     roles = ", ".join(active.rbac.roles_of(who)) or "(none)"
     print(f"user {args.user} roles: {roles}")

@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot import messages
 from bot.errors import NotConfigured, PayloadTooLarge, SwitchboardError
+from bot.webhooks.ingress import MAX_BODY as WEBHOOK_MAX_BODY
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -31,18 +32,32 @@ def add_routes(app: FastAPI, rt: Runtime) -> None:
         h = request.headers
         rt.slack.verifier.verify(body, h.get("x-slack-request-timestamp"),
                                  h.get("x-slack-signature"))
-        from bot.slack.ingress import parse  # the Slack layer owns Slack parsing
-
-        content_type = h.get("content-type", "")
-        inbound = parse(body, content_type)
-        if inbound.challenge is not None:
-            return JSONResponse({"challenge": inbound.challenge})
-        stored = await rt.inbox.store(inbound.key, "slack", body, content_type)
-        if stored:
-            rt.worker.submit(inbound.key)
-        rt.metrics.inbound_total.labels("slack", "stored" if stored else "duplicate").inc()
+        challenge = await rt.slack.accept(body, h.get("content-type", ""))
+        if challenge is not None:
+            return JSONResponse({"challenge": challenge})
         rt.metrics.ack_seconds.labels("slack").observe(time.perf_counter() - started)
         return Response(status_code=200)
+
+    @app.post("/webhooks/{source}")
+    async def webhook(source: str, request: Request) -> Response:
+        """Known source -> body within limits -> authentic -> valid -> stored -> 202."""
+        started = time.perf_counter()
+        if rt.webhooks is None:
+            raise NotConfigured("webhooks are not available on this hub")
+        try:
+            rt.webhooks.source(source)
+            body = await _body(request, WEBHOOK_MAX_BODY)
+            accepted = await rt.webhooks.accept(source, request.headers, body)
+        except SwitchboardError:
+            rt.metrics.inbound_total.labels("webhook", "rejected").inc()
+            raise
+        if accepted.stored:
+            rt.worker.submit(accepted.key)
+        result = "stored" if accepted.stored else "duplicate"
+        rt.metrics.inbound_total.labels("webhook", result).inc()
+        rt.metrics.ack_seconds.labels("webhook").observe(time.perf_counter() - started)
+        return JSONResponse({"status": "accepted" if accepted.stored else "duplicate",
+                             "id": accepted.key}, status_code=202)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -77,13 +92,13 @@ def add_error_handlers(app: FastAPI) -> None:
         return PlainTextResponse("internal error", status_code=500)
 
 
-async def _body(request: Request) -> bytes:
+async def _body(request: Request, limit: int = MAX_BODY) -> bytes:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+    if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(messages.BODY_TOO_LARGE)
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY:
+        if len(body) > limit:
             raise PayloadTooLarge(messages.BODY_TOO_LARGE)
     return body

@@ -36,6 +36,35 @@ class Metrics:
             buckets=_SLOW, registry=r)
         self.inbox_in_flight = Gauge(
             "switchboard_inbox_in_flight", "Inbox items being processed", registry=r)
+        self.digests_total = Counter(
+            "switchboard_digests_total", "Digests built, by trigger and outcome",
+            ["trigger", "outcome"], registry=r)  # schedule|command|cli; posted|printed|failed
+        self.digest_seconds = Histogram(
+            "switchboard_digest_seconds", "Time to build (and post) one digest", ["trigger"],
+            buckets=_SLOW, registry=r)
+        self.digest_section_problems_total = Counter(
+            "switchboard_digest_section_problems_total",
+            "Digest sections shown as one line instead (not configured, could not load)",
+            ["section"], registry=r)
+        self.scheduler_claims_total = Counter(
+            "switchboard_scheduler_claims_total",
+            "Scheduled fires this process ran (won) or left to another process (lost)",
+            ["result"], registry=r)
+        self.workflow_runs_total = Counter(
+            "switchboard_workflow_runs_total", "Workflow runs started and how they ended",
+            ["workflow", "status"], registry=r)  # started|succeeded|compensated|cancelled|…
+        self.workflow_step_seconds = Histogram(
+            "switchboard_workflow_step_seconds", "Workflow step (and undo) latency",
+            ["workflow", "step", "outcome"], buckets=_SLOW, registry=r)  # done|failed|undo
+        self.llm_tokens_total = Counter(
+            "switchboard_llm_tokens_total", "LLM tokens by model, direction and department",
+            ["model", "direction", "department"], registry=r)  # direction: input|output
+        self.llm_cost_usd_total = Counter(
+            "switchboard_llm_cost_usd_total", "LLM spend in USD (list prices)",
+            ["model", "department"], registry=r)
+        self.llm_unpriced_total = Counter(
+            "switchboard_llm_unpriced_calls_total", "Model runs with no price (counted at $0)",
+            ["model"], registry=r)
 
     def decision(self, _: Request, decision: Decision) -> None:
         self.policy_decisions_total.labels(decision.policy, decision.kind).inc()
@@ -43,6 +72,13 @@ class Metrics:
     def connector_call(self, system: str, operation: str, outcome: str, seconds: float) -> None:
         self.connector_calls_total.labels(system, operation, outcome).inc()
         self.connector_seconds.labels(system, operation).observe(seconds)
+
+    def llm_usage(self, model: str, department: str | None, input_tokens: int,
+                  output_tokens: int, usd: float) -> None:
+        dept = department or "none"
+        self.llm_tokens_total.labels(model, "input", dept).inc(input_tokens)
+        self.llm_tokens_total.labels(model, "output", dept).inc(output_tokens)
+        self.llm_cost_usd_total.labels(model, dept).inc(usd)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -56,7 +56,7 @@ class GuardedNotifier:
                         found.summary() or in_blocks.summary())
             return (":lock: A message was withheld here because it contained data that may not "
                     "be posted (see the audit log).", [])
-        return found.text, list(clean_blocks)  # type: ignore[arg-type]
+        return found.text, clean_blocks if isinstance(clean_blocks, list) else []
 
     async def post(self, channel: str, text: str, blocks: Blocks = (),
                    thread_ts: str | None = None) -> str | None:

@@ -36,12 +36,18 @@ class HubSettings(BaseSettings):
     database_url: str = "sqlite:///./switchboard.db"
     redis_url: str | None = None
     model: str = "offline"
+    fallback_models: str = ""  # "openai:gpt-4o-mini,anthropic:claude-3-5-haiku-latest"
     policy_file: str | None = None
+    dlp_digest_key: SecretStr | None = None  # keys the digests DLP stores instead of values
     webhook_secrets: SecretStr | None = None  # "source=secret,…"
     slash_command: str = "/sb"
     workers: int = Field(default=8, ge=1, le=256)  # concurrent inbox items in flight
     agent_timeout: float = Field(default=120.0, gt=0)  # seconds for one agent run
+    workflow_lease: float = Field(default=60.0, gt=0)  # seconds a dead hub holds a workflow run
     log_level: str = "INFO"
+
+    def fallback_model_specs(self) -> tuple[str, ...]:
+        return tuple(s.strip() for s in self.fallback_models.split(",") if s.strip())
 
 
 class OpenAISettings(BaseSettings):

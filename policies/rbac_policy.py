@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from policies.chain import DecisionSink, Next
 from policies.rbac import Rbac
-from policies.types import Decision, Reply, Request
+from policies.types import Decision, DecisionKind, Reply, Request
 
 
 class RbacPolicy:
@@ -18,7 +18,7 @@ class RbacPolicy:
 
     async def __call__(self, request: Request, call_next: Next) -> Reply:
         verdict = self._rbac().check(request.principal, request.action, request.channel)
-        kind = "allow" if verdict.allowed else "deny"
+        kind: DecisionKind = "allow" if verdict.allowed else "deny"
         self._record(request, Decision(self.name, kind, verdict.rule, verdict.reason))
         if verdict.allowed:
             return await call_next(request)

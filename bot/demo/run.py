@@ -10,7 +10,7 @@ import json
 import tempfile
 import textwrap
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -167,6 +167,5 @@ async def _print_audit(rt: Runtime, out: Callable[[str], None]) -> None:
             f"{row.detail[:60].splitlines()[0] if row.detail else ''}")
 
 
-def run_demo(out: Callable[[str], None] = print,
-             runner: Callable[[Awaitable[int]], int] = asyncio.run) -> int:
-    return runner(_run(out))
+def run_demo(out: Callable[[str], None] = print) -> int:
+    return asyncio.run(_run(out))

@@ -115,4 +115,5 @@ def sign_body(signing_secret: str, body: bytes, timestamp: int | None = None) ->
     """Headers Slack would send with `body` (for the offline demo and load benchmarks)."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(signing_secret).generate_signature(timestamp=ts, body=body)
+    assert signature is not None  # only None without a secret
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -24,7 +24,10 @@ from bot.slack import listeners
 from bot.slack.delivery import messages_for
 from bot.slack.directory import Directory
 from bot.slack.files import SharedFiles
-from bot.slack.ingress import SlackVerifier
+from bot.slack.ingress import SlackVerifier, parse
+from bot.slack.socket_mode import SocketModeIngress
+
+Accept = Callable[[str, bytes, str], Awaitable[None]]  # (dedupe key, body, content type)
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,9 @@ class SlackDeliveryFailed(Exception):
 
 
 class SlackSurface:
-    def __init__(self, settings: SlackSettings, hub: Hub, command: str,
+    """Everything Slack: the bolt app and client, and `accept`, the one way items come in."""
+
+    def __init__(self, settings: SlackSettings, hub: Hub, command: str, accept: Accept,
                  wants_groups: Callable[[], bool] = lambda: False) -> None:
         assert settings.bot_token and settings.signing_secret
         self.verifier = SlackVerifier(settings.signing_secret.get_secret_value())
@@ -54,6 +59,22 @@ class SlackSurface:
         listeners.register(self.app, hub, Directory(self.client, wants_groups), command)
         self.files = SharedFiles(self.client, settings.bot_token.get_secret_value())
         self._auth_checked: tuple[float, str | None] | None = None
+        self._store = accept
+        self.socket_mode: SocketModeIngress | None = None
+        if settings.app_token is not None:
+            self.socket_mode = SocketModeIngress(settings.app_token.get_secret_value(),
+                                                 self.client, self.accept)
+
+    async def accept(self, body: bytes, content_type: str) -> str | None:
+        """After verification (HTTP) or from the websocket (Socket Mode): store, then work.
+
+        Returns the url_verification challenge to echo, if that is what this was.
+        """
+        inbound = parse(body, content_type)
+        if inbound.challenge is not None:
+            return inbound.challenge
+        await self._store(inbound.key, body, content_type)
+        return None
 
     async def process(self, item: Item) -> None:
         request = AsyncBoltRequest(body=item.body.decode("utf-8"), mode="http",

@@ -41,6 +41,19 @@ class Posted:
     user: str | None = None
     blocks: Any = None
     response_type: str | None = None
+    ts: str | None = None  # the message's own ts (chat.postMessage), or the one updated
+
+
+@dataclass
+class Uploaded:
+    """A file shared by files_upload_v2: getUploadURLExternal, POST the bytes, complete."""
+
+    file_id: str
+    filename: str
+    content: bytes
+    title: str = ""
+    channel: str | None = None
+    thread_ts: str | None = None
 
 
 class FakeSlack(FakeServer):
@@ -51,6 +64,10 @@ class FakeSlack(FakeServer):
         self.files: list[dict[str, Any]] = []  # newest last: {id, name, channel, user, content}
         self.posted: list[Posted] = []
         self.reactions: list[tuple[str, str, str]] = []  # (method, ts, name)
+        self.updated: list[Posted] = []  # chat.update calls
+        self.socket_mode_url = ""  # where apps.connections.open sends Socket Mode clients
+        self.uploads: list[Uploaded] = []  # completed files_upload_v2 uploads
+        self._upload_slots: dict[str, Uploaded] = {}  # file id -> announced, maybe sent
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
         self._routes_()
@@ -78,6 +95,16 @@ class FakeSlack(FakeServer):
                 self._changed.wait(left)
             return list(self.posted)
 
+    def wait_for_uploads(self, n: int, timeout: float = 10.0) -> list[Uploaded]:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.uploads) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {n} upload(s), got {self.uploads}")
+                self._changed.wait(left)
+            return list(self.uploads)
+
     def _post(self, posted: Posted) -> None:
         with self._changed:
             self.posted.append(posted)
@@ -99,9 +126,23 @@ class FakeSlack(FakeServer):
             a = _args(rec)
             ts = f"{time.time():.6f}{next(self._ts)}"
             self._post(Posted("chat.postMessage", a["channel"], a.get("text", ""),
-                              a.get("thread_ts"), blocks=a.get("blocks")))
+                              a.get("thread_ts"), blocks=a.get("blocks"), ts=ts))
             return Response(200, {"ok": True, "channel": a["channel"], "ts": ts,
                                   "message": {"text": a.get("text", ""), "ts": ts}})
+
+        @api("POST", r"/api/apps\.connections\.open")
+        def connections_open(rec: Recorded, _: Any) -> Response:
+            if not _bearer(rec).startswith("xapp-") or not self.socket_mode_url:
+                return Response(200, {"ok": False, "error": "invalid_auth"})
+            return Response(200, {"ok": True, "url": self.socket_mode_url})
+
+        @api("POST", r"/api/chat\.update")
+        def update_message(rec: Recorded, _: Any) -> Response:
+            a = _args(rec)
+            self.updated.append(Posted("chat.update", a["channel"], a.get("text", ""),
+                                       blocks=a.get("blocks"), ts=a.get("ts")))
+            return Response(200, {"ok": True, "channel": a["channel"], "ts": a.get("ts"),
+                                  "text": a.get("text", "")})
 
         @api("POST", r"/api/chat\.postEphemeral")
         def post_ephemeral(rec: Recorded, _: Any) -> Response:
@@ -153,6 +194,42 @@ class FakeSlack(FakeServer):
                 if f["id"] == m.group(1):
                     return Response(200, f["content"])
             return Response(404, "not found")
+
+        @api("GET", r"/api/files\.getUploadURLExternal")
+        @api("POST", r"/api/files\.getUploadURLExternal")
+        def get_upload_url(rec: Recorded, _: Any) -> Response:
+            a = _args(rec)
+            if not a.get("filename") or not str(a.get("length", "")).isdigit():
+                return Response(200, {"ok": False, "error": "invalid_arguments"})
+            file_id = f"F{len(self._upload_slots) + 1:08d}U"
+            self._upload_slots[file_id] = Uploaded(file_id, a["filename"], b"")
+            return Response(200, {"ok": True, "file_id": file_id,
+                                  "upload_url": f"{self.url}/upload/v1/{file_id}"})
+
+        @api("POST", r"/upload/v1/(\w+)")
+        def upload_bytes(rec: Recorded, m: Any) -> Response:
+            slot = self._upload_slots.get(m.group(1))
+            if slot is None:
+                return Response(404, "not found")
+            slot.content = rec.body
+            return Response(200, f"OK - {len(rec.body)}")
+
+        @api("POST", r"/api/files\.completeUploadExternal")
+        def complete_upload(rec: Recorded, _: Any) -> Response:
+            a = _args(rec)
+            done = []
+            for f in json.loads(a.get("files") or "[]"):
+                slot = self._upload_slots.get(f.get("id", ""))
+                if slot is None or not slot.content:
+                    return Response(200, {"ok": False, "error": "file_not_found"})
+                slot.title, slot.channel = f.get("title") or slot.filename, a.get("channel_id")
+                slot.thread_ts = a.get("thread_ts")
+                done.append(slot)
+            with self._changed:
+                self.uploads.extend(done)
+                self._changed.notify_all()
+            return Response(200, {"ok": True, "files": [
+                {"id": u.file_id, "name": u.filename, "title": u.title} for u in done]})
 
         @api("POST", r"/hooks/(.+)")
         def response_url(rec: Recorded, m: Any) -> Response:
@@ -211,3 +288,23 @@ def direct_message(text: str, *, user: str = "U0ALICE", channel: str = "D0ALICE"
                    ts: str = "1700000000.000200") -> dict[str, Any]:
     return {"type": "message", "channel_type": "im", "user": user, "text": text, "ts": ts,
             "channel": channel, "event_ts": ts, "team": "T0ACME"}
+
+
+def block_action(action_id: str, value: str, *, user: str = "U0ALICE", channel: str = "C0OPS",
+                 message_ts: str = "1700000000.000900", thread_ts: str | None = None,
+                 response_url: str = "", trigger_id: str = "trig-click") -> bytes:
+    """A button click (interactivity `block_actions`), form-encoded as Slack sends it."""
+    message: dict[str, Any] = {"type": "message", "ts": message_ts, "text": "…"}
+    if thread_ts:
+        message["thread_ts"] = thread_ts
+    payload = {
+        "type": "block_actions", "user": {"id": user, "team_id": "T0ACME", "username": user},
+        "api_app_id": "A0SWITCH", "token": "deprecated-verification-token",
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+        "trigger_id": trigger_id, "team": {"id": "T0ACME", "domain": "acme"},
+        "channel": {"id": channel, "name": "ops"}, "message": message,
+        "response_url": response_url,
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b1", "value": value,
+                     "action_ts": f"{time.time():.6f}"}],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
