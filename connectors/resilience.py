@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pybreaker
 import requests
@@ -335,3 +335,31 @@ def _details(body: Any) -> tuple[str, dict[str, str]]:
     elif isinstance(body.get("message"), str):
         messages.append(body["message"])
     return "; ".join(messages), fields
+
+
+class Configurable(Protocol):
+    @property
+    def configured(self) -> bool: ...
+
+
+class GuardedConnector:
+    """What every connector shares: its config, one Guard, and a health line for /readyz."""
+
+    system: str
+
+    def __init__(self, config: Configurable, policy: ResiliencePolicy,
+                 translate: Callable[[BaseException], ConnectorError],
+                 observer: CallObserver | None) -> None:
+        self.config = config
+        self.policy = policy
+        self._guard = Guard(self.system, policy, translate, observer)
+
+    @property
+    def configured(self) -> bool:
+        return self.config.configured
+
+    def health(self) -> str:
+        """"not configured" | "circuit open" | "healthy", without I/O."""
+        if not self.configured:
+            return "not configured"
+        return "circuit open" if self._guard.circuit_state == "open" else "healthy"

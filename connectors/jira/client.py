@@ -33,7 +33,7 @@ from connectors.jira.fields import (
     translate,
 )
 from connectors.jira.types import SYSTEM, JiraComment, JiraConfig, JiraIssue
-from connectors.resilience import CallObserver, Guard, ResiliencePolicy
+from connectors.resilience import CallObserver, GuardedConnector, ResiliencePolicy
 
 if TYPE_CHECKING:
     from jira import JIRA
@@ -42,7 +42,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
-class JiraConnector:
+class JiraConnector(GuardedConnector):
     """``IssueTracker`` over the jira library; every call goes through one ``Guard``."""
 
     system = SYSTEM
@@ -53,22 +53,12 @@ class JiraConnector:
         policy: ResiliencePolicy = ResiliencePolicy(),
         observer: CallObserver | None = None,
     ) -> None:
-        self.config = config
-        self.policy = policy
-        self._guard = Guard(SYSTEM, policy, translate, observer)
+        super().__init__(config, policy, translate, observer)
+        self.config: JiraConfig = config
         self._lock = threading.Lock()
         self._client: JIRA | None = None
         self._custom: dict[str, str] | None = None  # Agile custom field ids (Server/DC)
         self._server = (config.url or "").rstrip("/")
-
-    @property
-    def configured(self) -> bool:
-        return self.config.configured
-
-    def health(self) -> str:
-        if not self.configured:
-            return "not configured"
-        return "circuit open" if self._guard.circuit_state == "open" else "healthy"
 
     # -- reads ------------------------------------------------------------------------------
     async def get_issue(self, key: str) -> JiraIssue:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from connectors.errors import InvalidRequest, NotConfigured
-from connectors.resilience import CallObserver, Guard, ResiliencePolicy
+from connectors.resilience import CallObserver, GuardedConnector, ResiliencePolicy
 from connectors.salesforce.client import CREDENTIAL_VARS, SYSTEM, build_client, translate
 from connectors.salesforce.types import Account, Opportunity, QueryResult, SalesforceConfig
 
@@ -34,7 +34,7 @@ _OPPORTUNITY_FIELDS = {
 _ACCOUNT_FIELDS = {"name": "Name"}
 
 
-class SalesforceConnector:
+class SalesforceConnector(GuardedConnector):
     """Satisfies ``Crm``. Reads are retried; writes are attempted once."""
 
     system = SYSTEM
@@ -45,20 +45,10 @@ class SalesforceConnector:
         policy: ResiliencePolicy = ResiliencePolicy(),
         observer: CallObserver | None = None,
     ) -> None:
-        self.config = config
-        self.policy = policy
-        self._guard = Guard(SYSTEM, policy, translate, observer)
+        super().__init__(config, policy, translate, observer)
+        self.config: SalesforceConfig = config
         self._client: Salesforce | None = None
         self._client_lock = threading.Lock()
-
-    @property
-    def configured(self) -> bool:
-        return self.config.configured
-
-    def health(self) -> str:
-        if not self.configured:
-            return "not configured"
-        return "circuit open" if self._guard.circuit_state == "open" else "healthy"
 
     # -- opportunities -------------------------------------------------------------
     async def get_opportunity(self, opportunity_id: str) -> Opportunity:

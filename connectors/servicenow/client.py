@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import requests
 
 from connectors.errors import InvalidRequest, NotConfigured, NotFound, describe_field_errors
-from connectors.resilience import CallObserver, Guard, ResiliencePolicy
+from connectors.resilience import CallObserver, GuardedConnector, ResiliencePolicy
 from connectors.servicenow.fields import (
     EMAIL,
     FIELD_NAME,
@@ -66,7 +66,7 @@ def host_and_ssl(url: str) -> tuple[str, bool]:
     return host + parts.path.rstrip("/"), parts.scheme == "https"
 
 
-class ServiceNowConnector:
+class ServiceNowConnector(GuardedConnector):
     """``IncidentDesk`` over pysnow; every call goes through one ``Guard``."""
 
     system = SYSTEM
@@ -77,21 +77,11 @@ class ServiceNowConnector:
         policy: ResiliencePolicy = ResiliencePolicy(),
         observer: CallObserver | None = None,
     ) -> None:
-        self.config = config
-        self.policy = policy
-        self._guard = Guard(SYSTEM, policy, translate, observer)
+        super().__init__(config, policy, translate, observer)
+        self.config: ServiceNowConfig = config
         self._lock = threading.Lock()
         self._client: pysnow.Client | None = None
         self._base = ""
-
-    @property
-    def configured(self) -> bool:
-        return self.config.configured
-
-    def health(self) -> str:
-        if not self.configured:
-            return "not configured"
-        return "circuit open" if self._guard.circuit_state == "open" else "healthy"
 
     # -- incidents ---------------------------------------------------------------------
     async def get_incident(self, number: str) -> Incident:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 from connectors.errors import AuthFailed, InvalidRequest, NotConfigured, NotFound
-from connectors.resilience import CallObserver, Guard, ResiliencePolicy
+from connectors.resilience import CallObserver, GuardedConnector, ResiliencePolicy
 from connectors.sharepoint.client import (
     CREDENTIAL_VARS,
     SYSTEM,
@@ -39,7 +39,7 @@ T = TypeVar("T")
 _FORBIDDEN = set('"*:<>?/\\|')
 
 
-class SharePointConnector:
+class SharePointConnector(GuardedConnector):
     """Satisfies ``DocumentLibrary``. Reads are retried; writes are attempted once."""
 
     system = SYSTEM
@@ -50,20 +50,10 @@ class SharePointConnector:
         policy: ResiliencePolicy = ResiliencePolicy(),
         observer: CallObserver | None = None,
     ) -> None:
-        self.config = config
-        self.policy = policy
-        self._guard = Guard(SYSTEM, policy, translate, observer)
+        super().__init__(config, policy, translate, observer)
+        self.config: SharePointConfig = config
         self._tokens: TokenSource | None = None
         self._tokens_lock = threading.Lock()
-
-    @property
-    def configured(self) -> bool:
-        return self.config.configured
-
-    def health(self) -> str:
-        if not self.configured:
-            return "not configured"
-        return "circuit open" if self._guard.circuit_state == "open" else "healthy"
 
     # -- folders and files -------------------------------------------------------------
     async def list_folder(self, folder: str) -> FolderListing:
