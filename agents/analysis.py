@@ -1,4 +1,4 @@
-"""Structured analyses that workflows consume: requirements (kickoff) and incident summaries.
+"""The structured requirements analysis the kickoff workflow consumes.
 
 With a real model the analyst agent fills the pydantic schema (agno's
 `output_schema`); offline, a deterministic reading of the text does, so the
@@ -32,13 +32,6 @@ class RequirementsAnalysis(BaseModel):
     estimate_days: int = Field(ge=1, description="Rough total effort in person-days")
     stakeholders: list[str] = Field(default_factory=list)
     risks: list[str] = Field(default_factory=list)
-
-
-class IncidentSummary(BaseModel):
-    headline: str
-    impact: str
-    suspected_cause: str
-    next_steps: list[str]
 
 
 _INSTRUCTIONS = [

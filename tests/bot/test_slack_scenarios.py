@@ -197,3 +197,15 @@ def test_readyz_fails_when_auth_test_fails(sqlite_url: str, slack: FakeSlack) ->
         r = hub.http.get("/readyz")
         assert r.status_code == 503
         assert r.json()["checks"]["slack"]["detail"] == "auth.test failed: invalid_auth"
+
+
+def test_a_slack_429_on_a_reply_is_retried_after_retry_after(hub, slack: FakeSlack) -> None:
+    from tests.fakes.server import Response
+
+    slack.fail_next("POST", r"/api/chat\.postMessage",
+                    Response(429, {"ok": False, "error": "ratelimited"},
+                             headers={"Retry-After": "1"}))
+    hub.post_slack(event_callback(app_mention("status?"), event_id="Ev429"), JSON)
+    [reply] = slack.wait_for_posts(1, timeout=15)
+    assert reply.via == "chat.postMessage"
+    assert len(slack.calls("POST", r"/api/chat\.postMessage")) == 2  # refused once, then sent
