@@ -337,6 +337,20 @@ def _details(body: Any) -> tuple[str, dict[str, str]]:
     return "; ".join(messages), fields
 
 
+def translate_other(system: str, exc: BaseException) -> ConnectorError:
+    """The last word of a connector's `translate`: HTTP-level failures, else answers not shaped
+    as documented, else something unexpected (logged with its traceback)."""
+    translated = translate_http(system, exc)
+    if translated is not None:
+        return translated
+    label = system_label(system)
+    if isinstance(exc, KeyError | TypeError | IndexError):
+        log.warning("unreadable answer from %s", label, exc_info=exc)
+        return Unavailable(system, f"{label} sent a response Switchboard could not read.")
+    log.error("unexpected error from the %s client library", label, exc_info=exc)
+    return Unavailable(system, f"The {label} call failed unexpectedly ({type(exc).__name__}).")
+
+
 class Configurable(Protocol):
     @property
     def configured(self) -> bool: ...

@@ -23,7 +23,7 @@ from connectors.errors import (
     Unavailable,
     describe_field_errors,
 )
-from connectors.resilience import translate_http
+from connectors.resilience import translate_other
 from connectors.salesforce.types import SalesforceConfig
 
 if TYPE_CHECKING:  # the vendor library (and zeep under it) loads on first use
@@ -102,14 +102,7 @@ def translate(exc: BaseException) -> ConnectorError:
         )
     if isinstance(exc, SalesforceError):
         return _from_salesforce(exc)
-    translated = translate_http(SYSTEM, exc)
-    if translated is not None:
-        return translated
-    if isinstance(exc, KeyError | TypeError | IndexError):  # an answer not shaped as documented
-        log.warning("unreadable answer from Salesforce", exc_info=exc)
-        return Unavailable(SYSTEM, "Salesforce sent a response Switchboard could not read.")
-    log.error("unexpected error from simple-salesforce", exc_info=exc)
-    return Unavailable(SYSTEM, f"The Salesforce call failed unexpectedly ({type(exc).__name__}).")
+    return translate_other(SYSTEM, exc)
 
 
 def _errors(exc: SalesforceError) -> list[dict[str, Any]]:

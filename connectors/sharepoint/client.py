@@ -32,7 +32,7 @@ from connectors.errors import (
     RateLimited,
     Unavailable,
 )
-from connectors.resilience import translate_http
+from connectors.resilience import translate_http, translate_other
 from connectors.sharepoint.types import SharePointConfig
 
 if TYPE_CHECKING:  # the vendor library loads on first use, not at hub start-up
@@ -136,14 +136,7 @@ def translate(exc: BaseException) -> ConnectorError:
         translated = _from_response(response)
         if translated is not None:
             return translated
-    translated = translate_http(SYSTEM, exc)
-    if translated is not None:
-        return translated
-    if isinstance(exc, KeyError | TypeError | IndexError):  # an answer not shaped as documented
-        log.warning("unreadable answer from SharePoint", exc_info=exc)
-        return Unavailable(SYSTEM, "SharePoint sent a response Switchboard could not read.")
-    log.error("unexpected error from office365", exc_info=exc)
-    return Unavailable(SYSTEM, f"The SharePoint call failed unexpectedly ({type(exc).__name__}).")
+    return translate_other(SYSTEM, exc)
 
 
 def _http_error_behind(exc: BaseException) -> requests.HTTPError | None:
