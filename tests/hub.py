@@ -13,8 +13,9 @@ import httpx
 import uvicorn
 
 from bot.app import Runtime, create_app
+from bot.messages import WORKING
 from bot.settings import HubSettings, Settings, SlackSettings
-from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, sign
+from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, Posted, sign, slash_command
 
 
 def hub_settings(database_url: str, slack: FakeSlack | None, policy_file: str | None = None,
@@ -74,3 +75,20 @@ def running_hub(settings: Settings, *, process: bool = True) -> Iterator[Running
         hub.http.close()
         server.should_exit = True
         thread.join(timeout=30)
+
+
+class Chat:
+    """Slash commands one at a time, each answered before the next: (request id, answer)."""
+
+    def __init__(self, hub: RunningHub, slack: FakeSlack, prefix: str = "chat") -> None:
+        self.hub, self.slack, self.prefix, self.n = hub, slack, prefix, 0
+
+    def say(self, text: str, user: str = "U0ALICE", channel: str = "C0OPS") -> tuple[str, Posted]:
+        self.n += 1
+        trigger = f"{self.prefix}-{self.n}"
+        body = slash_command(text, user=user, channel=channel, trigger_id=trigger,
+                             response_url=self.slack.response_url(trigger))
+        assert self.hub.post_slack(body, "application/x-www-form-urlencoded").status_code == 200
+        self.hub.settle()
+        [answer] = [p for p in self.slack.posted if p.channel == trigger and p.text != WORKING]
+        return f"slack:command:{trigger}", answer

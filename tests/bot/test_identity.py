@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messages import WORKING
 from bot.slack import directory as directory_module
 from bot.slack.directory import Directory
+from tests import hub as hub_chat
 from tests.fakes.server import Response
-from tests.fakes.slack import BOT_TOKEN, FakeSlack, Posted, slash_command
+from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.hub import RunningHub, hub_settings, running_hub
 
 FORM = "application/x-www-form-urlencoded"
@@ -37,19 +37,9 @@ def hub(people: FakeSlack, sqlite_url: str, policy_file: str) -> Iterator[Runnin
         yield running
 
 
-class Chat:
+class Chat(hub_chat.Chat):
     def __init__(self, hub: RunningHub, slack: FakeSlack) -> None:
-        self.hub, self.slack, self.n = hub, slack, 0
-
-    def say(self, text: str, user: str, channel: str = "C0OPS") -> tuple[str, Posted]:
-        self.n += 1
-        trigger = f"who-{self.n}"
-        body = slash_command(text, user=user, channel=channel, trigger_id=trigger,
-                             response_url=self.slack.response_url(trigger))
-        assert self.hub.post_slack(body, FORM).status_code == 200
-        self.hub.settle()
-        [answer] = [p for p in self.slack.posted if p.channel == trigger and p.text != WORKING]
-        return f"slack:command:{trigger}", answer
+        super().__init__(hub, slack, prefix="who")
 
     def rbac(self, request_id: str) -> tuple[str, str]:
         rows = self.hub.run(self.hub.runtime.audit.recent(100, request_id=request_id))

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.messages import WORKING
 from policies.errors import PolicyFileError
 from policies.store import PolicyStore
 from policies.types import Principal
-from tests.fakes.slack import FakeSlack, Posted, slash_command
+from tests import hub as hub_chat
+from tests.fakes.slack import FakeSlack
 from tests.hub import RunningHub, hub_settings, running_hub
 
 FORM = "application/x-www-form-urlencoded"
@@ -130,21 +130,9 @@ def test_an_atomic_rename_with_the_same_size_and_mtime_is_still_seen(path: Path)
 
 # -- the running hub ----------------------------------------------------------------------------
 
-class Chat:
-    """Slash commands to the hub; returns the answer (not the "working on it" note)."""
-
+class Chat(hub_chat.Chat):
     def __init__(self, hub: RunningHub, slack: FakeSlack) -> None:
-        self.hub, self.slack, self.n = hub, slack, 0
-
-    def say(self, text: str, user: str = "U0ALICE", channel: str = "C0OPS") -> tuple[str, Posted]:
-        self.n += 1
-        trigger = f"reload-{self.n}"
-        body = slash_command(text, user=user, channel=channel, trigger_id=trigger,
-                             response_url=self.slack.response_url(trigger))
-        assert self.hub.post_slack(body, FORM).status_code == 200
-        self.hub.settle()
-        [answer] = [p for p in self.slack.posted if p.channel == trigger and p.text != WORKING]
-        return f"slack:command:{trigger}", answer
+        super().__init__(hub, slack, prefix="reload")
 
     def decisions(self, request_id: str) -> list[tuple[str, str, str]]:
         """rbac, rate_limit and dlp decisions in order (other policies, e.g. budgets, left out)."""
